@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * upin: pin user memory from a driver, the way a driver should.
+ *
+ * Userspace ABI of the misc device /dev/upin.
+ *
+ * Conventions, shared by every command:
+ *
+ * - One open file is one *context*. A context is bound to the memory (mm) of
+ *   the process that opened the device. Every command except
+ *   UPIN_IOC_GET_INFO fails with EPERM when issued by a process with another
+ *   mm (a forked child, a receiver of the fd over SCM_RIGHTS). GET_INFO names
+ *   neither memory nor pinned ranges, so any holder of the fd may call it.
+ *
+ * - Every command takes a pointer to one struct whose first two members are
+ *   ``__u32 size`` (sizeof() as userspace was compiled) and ``__u32 flags``.
+ *   The kernel reads it with copy_struct_from_user(): a size below the first
+ *   released layout is EINVAL, a larger size whose extra bytes are not zero is
+ *   E2BIG, a smaller size is zero-extended. Results are written back only up
+ *   to ``size`` bytes. Unknown ``flags`` bits are EOPNOTSUPP; reserved members
+ *   must be zero, else EINVAL. An unknown command is ENOTTY.
+ *
+ * - User pointers travel as __u64 and every __u64 is 8-byte aligned, so one
+ *   layout serves 32-bit and 64-bit processes (compat_ioctl is the same code).
+ *
+ * - A *region* is one successful UPIN_IOC_PIN: every page that overlaps
+ *   [addr, addr + length), pinned with FOLL_PIN and named by a *handle*.
+ *   Handles are non-zero, unique within the context and never reused while
+ *   the file is open; they are issued in increasing order. Overlapping
+ *   regions are allowed, independent, and each is charged.
+ *
+ * - Charging: a region's pages are added to the opener's mm->pinned_vm
+ *   (VmPin in /proc/PID/status) and, unless the caller has CAP_IPC_LOCK,
+ *   charged before any page is pinned to the opener's user_struct locked-memory
+ *   counter (shared with io_uring and iommufd) against RLIMIT_MEMLOCK. A pin
+ *   that would pass the limit fails with ENOMEM, nothing charged. Closing the
+ *   last reference to the file, from any process or at exit, unpins every
+ *   region and returns every page to the mm and user that were charged.
+ *
+ * - A pin is all or nothing: on any error no page stays pinned, nothing stays
+ *   charged and no handle is issued.
+ *
+ * Choices this ABI makes where the contract leaves one open:
+ *
+ * - ACCESS with ``length == 0`` is EINVAL, like PIN with ``length == 0``.
+ * - LIST and SEGMENTS with a capacity too small write the first
+ *   min(capacity, count) entries and ``count``, then fail with EMSGSIZE;
+ *   ``capacity == 0`` is the way to ask for ``count`` alone.
+ * - UPIN_PIN_LONGTERM | UPIN_PIN_WRITE of a writable shared mapping of a file
+ *   whose mapping does writeback (ext4, xfs, ...: it needs dirty tracking) is
+ *   refused with EOPNOTSUPP by upin itself on every kernel, before GUP runs.
+ *   Linux 6.5 and later refuse such pins inside GUP with EFAULT; 6.1 allows
+ *   them and corrupts the file system's view of dirty pages. shmem, memfd and
+ *   hugetlbfs have no writeback and may be pinned so; a read-only longterm
+ *   pin of any file mapping is allowed.
+ */
+#ifndef _UAPI_LINUX_UPIN_H
+#define _UAPI_LINUX_UPIN_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/** define UPIN_ABI_VERSION - reported in &upin_info.abi_version */
+#define UPIN_ABI_VERSION 1
+
+#define UPIN_TYPE 0xbe
+
+/**
+ * enum upin_cmd - command numbers, encoded with _IO(UPIN_TYPE, nr)
+ * @UPIN_CMD_BASE: first command number
+ * @UPIN_CMD_GET_INFO: see UPIN_IOC_GET_INFO
+ * @UPIN_CMD_PIN: see UPIN_IOC_PIN
+ * @UPIN_CMD_UNPIN: see UPIN_IOC_UNPIN
+ * @UPIN_CMD_QUERY: see UPIN_IOC_QUERY
+ * @UPIN_CMD_LIST: see UPIN_IOC_LIST
+ * @UPIN_CMD_ACCESS: see UPIN_IOC_ACCESS
+ * @UPIN_CMD_SEGMENTS: see UPIN_IOC_SEGMENTS
+ *
+ * The argument size is not encoded in the command: it is the first member of
+ * every struct, so a struct can grow without a new command number.
+ */
+enum upin_cmd {
+	UPIN_CMD_BASE = 0x80,
+	UPIN_CMD_GET_INFO = UPIN_CMD_BASE,
+	UPIN_CMD_PIN,
+	UPIN_CMD_UNPIN,
+	UPIN_CMD_QUERY,
+	UPIN_CMD_LIST,
+	UPIN_CMD_ACCESS,
+	UPIN_CMD_SEGMENTS,
+};
+
+/**
+ * enum upin_feature - capability bits reported in &upin_info.features
+ * @UPIN_FEATURE_PIN_WRITE: UPIN_PIN_WRITE is supported
+ * @UPIN_FEATURE_PIN_LONGTERM: UPIN_PIN_LONGTERM is supported
+ * @UPIN_FEATURE_ACCESS_WRITE: UPIN_ACCESS_WRITE is supported
+ * @UPIN_FEATURE_SEGMENTS: UPIN_IOC_SEGMENTS is supported
+ *
+ * Later capabilities get new bits; a bit, once assigned, keeps its meaning.
+ */
+enum upin_feature {
+	UPIN_FEATURE_PIN_WRITE = 1 << 0,
+	UPIN_FEATURE_PIN_LONGTERM = 1 << 1,
+	UPIN_FEATURE_ACCESS_WRITE = 1 << 2,
+	UPIN_FEATURE_SEGMENTS = 1 << 3,
+};
+
+/**
+ * struct upin_info - ioctl(UPIN_IOC_GET_INFO)
+ * @size: sizeof(struct upin_info)
+ * @flags: must be 0
+ * @abi_version: out, UPIN_ABI_VERSION of the module
+ * @page_size: out, the kernel's PAGE_SIZE in bytes
+ * @features: out, UPIN_FEATURE_* bits this module supports
+ * @nr_regions: out, regions this context holds
+ * @max_regions: out, regions one context may hold (module parameter)
+ * @pinned_pages: out, pages this context holds pinned, summed over regions
+ *                (overlapping regions count each time)
+ * @global_pinned_pages: out, pages pinned through upin by every context
+ * @global_max_pages: out, module-wide cap on @global_pinned_pages, 0 = none
+ *
+ * Works from any process holding the file, including one whose mm is not the
+ * context's.
+ */
+struct upin_info {
+	__u32 size;
+	__u32 flags;
+	__u32 abi_version;
+	__u32 page_size;
+	__aligned_u64 features;
+	__u32 nr_regions;
+	__u32 max_regions;
+	__aligned_u64 pinned_pages;
+	__aligned_u64 global_pinned_pages;
+	__aligned_u64 global_max_pages;
+};
+#define UPIN_IOC_GET_INFO _IO(UPIN_TYPE, UPIN_CMD_GET_INFO)
+
+/**
+ * enum upin_pin_flags - flags of &upin_pin.flags
+ * @UPIN_PIN_WRITE: the device may write the pages (FOLL_WRITE); they are
+ *                  marked dirty when unpinned. Read-only memory is EFAULT.
+ * @UPIN_PIN_LONGTERM: the pin may be held indefinitely (FOLL_LONGTERM): the
+ *                     kernel first migrates the pages out of ZONE_MOVABLE and
+ *                     CMA, and breaks COW so that the pin stays coherent with
+ *                     the process's own writes, also after fork().
+ *
+ * No flag: a short-term, read-only FOLL_PIN.
+ */
+enum upin_pin_flags {
+	UPIN_PIN_WRITE = 1 << 0,
+	UPIN_PIN_LONGTERM = 1 << 1,
+};
+
+/**
+ * struct upin_pin - ioctl(UPIN_IOC_PIN)
+ * @size: sizeof(struct upin_pin)
+ * @flags: UPIN_PIN_* bits
+ * @addr: in, start of the range; need not be page aligned
+ * @length: in, bytes; every page overlapping [@addr, @addr + @length) is
+ *          pinned
+ * @handle: out, the new region's handle
+ * @npages: out, pages pinned
+ *
+ * Errors: EINVAL (zero length, overflow, range outside the user address
+ * space), EFAULT (a page is unmapped, PROT_NONE, or read-only with
+ * UPIN_PIN_WRITE), EOPNOTSUPP (unknown flag; longterm write pin of a
+ * writeback file mapping), ENOMEM (RLIMIT_MEMLOCK), ENOSPC (max_regions or
+ * the module-wide max_pages), EINTR (fatal signal), EPERM (foreign mm).
+ */
+struct upin_pin {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 length;
+	__aligned_u64 handle;
+	__aligned_u64 npages;
+};
+#define UPIN_IOC_PIN _IO(UPIN_TYPE, UPIN_CMD_PIN)
+
+/**
+ * struct upin_unpin - ioctl(UPIN_IOC_UNPIN)
+ * @size: sizeof(struct upin_unpin)
+ * @flags: must be 0
+ * @handle: in, the region to unpin; ENOENT if this context does not hold it
+ *
+ * Unpins the region and returns its charge. Write-pinned pages are marked
+ * dirty.
+ */
+struct upin_unpin {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 handle;
+};
+#define UPIN_IOC_UNPIN _IO(UPIN_TYPE, UPIN_CMD_UNPIN)
+
+/**
+ * struct upin_region - ioctl(UPIN_IOC_QUERY)
+ * @size: sizeof(struct upin_region)
+ * @flags: must be 0
+ * @handle: in, the region; ENOENT if this context does not hold it
+ * @addr: out, &upin_pin.addr as pinned
+ * @length: out, &upin_pin.length as pinned
+ * @npages: out, pages pinned
+ * @nr_segments: out, physically contiguous runs, as UPIN_IOC_SEGMENTS counts
+ * @pin_flags: out, &upin_pin.flags as pinned
+ * @__reserved: must be 0
+ */
+struct upin_region {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 handle;
+	__aligned_u64 addr;
+	__aligned_u64 length;
+	__aligned_u64 npages;
+	__aligned_u64 nr_segments;
+	__u32 pin_flags;
+	__u32 __reserved;
+};
+#define UPIN_IOC_QUERY _IO(UPIN_TYPE, UPIN_CMD_QUERY)
+
+/**
+ * struct upin_list - ioctl(UPIN_IOC_LIST)
+ * @size: sizeof(struct upin_list)
+ * @flags: must be 0
+ * @handles: in, user pointer to a __u64 array of @capacity entries
+ * @capacity: in, entries @handles can take
+ * @count: out, regions this context holds
+ *
+ * Writes min(@capacity, @count) handles in ascending order. When @capacity is
+ * smaller than @count the call writes @count and fails with EMSGSIZE.
+ */
+struct upin_list {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 handles;
+	__u32 capacity;
+	__u32 count;
+};
+#define UPIN_IOC_LIST _IO(UPIN_TYPE, UPIN_CMD_LIST)
+
+/**
+ * enum upin_access_flags - flags of &upin_access.flags
+ * @UPIN_ACCESS_WRITE: copy from @buf into the pinned pages; without it, copy
+ *                     from the pinned pages into @buf. EPERM on a region
+ *                     pinned without UPIN_PIN_WRITE.
+ */
+enum upin_access_flags {
+	UPIN_ACCESS_WRITE = 1 << 0,
+};
+
+/**
+ * struct upin_access - ioctl(UPIN_IOC_ACCESS)
+ * @size: sizeof(struct upin_access)
+ * @flags: UPIN_ACCESS_* bits
+ * @handle: in, the region; ENOENT if this context does not hold it
+ * @offset: in, bytes from the region's &upin_pin.addr
+ * @length: in, bytes to copy; @offset + @length must lie within the region's
+ *          &upin_pin.length, else EINVAL
+ * @buf: in, user pointer to the buffer to copy from or to
+ *
+ * The kernel copies through the pinned pages themselves, as a device would
+ * see them, not through the process's current mapping of @addr.
+ */
+struct upin_access {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 handle;
+	__aligned_u64 offset;
+	__aligned_u64 length;
+	__aligned_u64 buf;
+};
+#define UPIN_IOC_ACCESS _IO(UPIN_TYPE, UPIN_CMD_ACCESS)
+
+/**
+ * struct upin_segment - one physically contiguous run of a region
+ * @phys: physical address of the run's first byte, 0 without CAP_SYS_ADMIN
+ * @length: bytes, a multiple of &upin_info.page_size
+ */
+struct upin_segment {
+	__aligned_u64 phys;
+	__aligned_u64 length;
+};
+
+/**
+ * struct upin_segments - ioctl(UPIN_IOC_SEGMENTS)
+ * @size: sizeof(struct upin_segments)
+ * @flags: must be 0
+ * @handle: in, the region; ENOENT if this context does not hold it
+ * @segs: in, user pointer to an array of @capacity &struct upin_segment
+ * @capacity: in, entries @segs can take
+ * @count: out, segments of the region
+ *
+ * Segments are maximal physically contiguous runs of the region's pages, in
+ * the order of the region; their lengths add up to npages * page_size. The
+ * EMSGSIZE rule is that of UPIN_IOC_LIST.
+ */
+struct upin_segments {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 handle;
+	__aligned_u64 segs;
+	__aligned_u64 capacity;
+	__aligned_u64 count;
+};
+#define UPIN_IOC_SEGMENTS _IO(UPIN_TYPE, UPIN_CMD_SEGMENTS)
+
+#endif /* _UAPI_LINUX_UPIN_H */

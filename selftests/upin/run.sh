@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs in the guest (see tools/vm/init): loads upin, then every *_test binary
+# and every *_test.sh script in this directory, in name order. Each prints
+# TAP; the host counts the "ok"/"not ok" lines. Exit status: 0 when every
+# program exited 0 (kselftest: 0 = pass, 4 = skip only).
+cd "$(dirname "$0")" || exit 1
+MODULE=${UPIN_MODULE:-/upin/upin.ko}
+rc=0
+
+if ! lsmod | grep -q '^upin '; then
+	if ! insmod "$MODULE"; then
+		echo "not ok 1 load $MODULE"
+		exit 1
+	fi
+fi
+
+for t in ./*_test ./*_test.sh; do
+	[ -x "$t" ] || continue
+	echo "# upin: running ${t#./}"
+	"$t"
+	s=$?
+	if [ "$s" -ne 0 ] && [ "$s" -ne 4 ]; then
+		echo "# upin: ${t#./} exited $s"
+		rc=1
+	fi
+done
+exit $rc
