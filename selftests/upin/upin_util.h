@@ -8,12 +8,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <linux/upin.h>
 
@@ -100,6 +104,168 @@ static inline long upin_vmpin_kb(pid_t pid)
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
 			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Thin wrappers over the commands, each returning 0 or -errno. Output
+ * pointers may be NULL when the caller does not need the value.
+ */
+
+/* Opens a new context, or returns -errno. */
+static inline int upin_open(void)
+{
+	int fd = open(UPIN_DEV, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static inline int upin_get_info(int fd, struct upin_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return upin_ioctl(fd, UPIN_IOC_GET_INFO, info);
+}
+
+static inline int upin_pin(int fd, const void *addr, uint64_t length,
+			   uint32_t flags, uint64_t *handle, uint64_t *npages)
+{
+	struct upin_pin pin = {
+		.size = sizeof(pin),
+		.flags = flags,
+		.addr = (uintptr_t)addr,
+		.length = length,
+	};
+	int ret = upin_ioctl(fd, UPIN_IOC_PIN, &pin);
+
+	if (!ret && handle)
+		*handle = pin.handle;
+	if (!ret && npages)
+		*npages = pin.npages;
+	return ret;
+}
+
+static inline int upin_unpin(int fd, uint64_t handle)
+{
+	struct upin_unpin unpin = {
+		.size = sizeof(unpin),
+		.handle = handle,
+	};
+
+	return upin_ioctl(fd, UPIN_IOC_UNPIN, &unpin);
+}
+
+static inline int upin_query(int fd, uint64_t handle, struct upin_region *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->size = sizeof(*r);
+	r->handle = handle;
+	return upin_ioctl(fd, UPIN_IOC_QUERY, r);
+}
+
+/* UPIN_IOC_ACCESS: flags 0 reads the pinned pages into @buf. */
+static inline int upin_access(int fd, uint64_t handle, uint32_t flags,
+			      uint64_t offset, void *buf, uint64_t length)
+{
+	struct upin_access acc = {
+		.size = sizeof(acc),
+		.flags = flags,
+		.handle = handle,
+		.offset = offset,
+		.length = length,
+		.buf = (uintptr_t)buf,
+	};
+
+	return upin_ioctl(fd, UPIN_IOC_ACCESS, &acc);
+}
+
+/* @count is written also on EMSGSIZE, as the kernel writes it back. */
+static inline int upin_list(int fd, uint64_t *handles, uint32_t capacity,
+			    uint32_t *count)
+{
+	struct upin_list list = {
+		.size = sizeof(list),
+		.handles = (uintptr_t)handles,
+		.capacity = capacity,
+	};
+	int ret = upin_ioctl(fd, UPIN_IOC_LIST, &list);
+
+	if ((!ret || ret == -EMSGSIZE) && count)
+		*count = list.count;
+	return ret;
+}
+
+/* @count is written also on EMSGSIZE, as the kernel writes it back. */
+static inline int upin_segments(int fd, uint64_t handle,
+				struct upin_segment *segs, uint64_t capacity,
+				uint64_t *count)
+{
+	struct upin_segments s = {
+		.size = sizeof(s),
+		.handle = handle,
+		.segs = (uintptr_t)segs,
+		.capacity = capacity,
+	};
+	int ret = upin_ioctl(fd, UPIN_IOC_SEGMENTS, &s);
+
+	if ((!ret || ret == -EMSGSIZE) && count)
+		*count = s.count;
+	return ret;
+}
+
+/**
+ * upin_drop_cap() - remove a capability from the calling thread
+ * @cap: CAP_* number
+ *
+ * Clears @cap in the effective, permitted and inheritable sets with the raw
+ * capget/capset system calls (no libcap in the guest). Meant for a forked
+ * child: the capability cannot be regained. Returns 0 or -errno.
+ */
+static inline int upin_drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned int i = CAP_TO_INDEX(cap);
+	__u32 mask = CAP_TO_MASK(cap);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[i].effective &= ~mask;
+	data[i].permitted &= ~mask;
+	data[i].inheritable &= ~mask;
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/**
+ * upin_anon_huge_kb() - AnonHugePages of the mapping that holds @addr
+ * @addr: an address in a mapping of the calling process
+ *
+ * Reads /proc/self/smaps. Returns the value in kB, or -1 when the mapping
+ * or the field is not found.
+ */
+static inline long upin_anon_huge_kb(const void *addr)
+{
+	unsigned long start, end, a = (unsigned long)addr;
+	char line[512];
+	bool in_vma = false;
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in_vma = a >= start && a < end;
+			continue;
+		}
+		if (in_vma && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
 	fclose(f);
 	return kb;
 }
