@@ -135,6 +135,7 @@ struct upin_info {
 	__aligned_u64 global_pinned_pages;
 	__aligned_u64 global_max_pages;
 };
+
 #define UPIN_IOC_GET_INFO _IO(UPIN_TYPE, UPIN_CMD_GET_INFO)
 
 /**
@@ -177,6 +178,7 @@ struct upin_pin {
 	__aligned_u64 handle;
 	__aligned_u64 npages;
 };
+
 #define UPIN_IOC_PIN _IO(UPIN_TYPE, UPIN_CMD_PIN)
 
 /**
@@ -193,6 +195,7 @@ struct upin_unpin {
 	__u32 flags;
 	__aligned_u64 handle;
 };
+
 #define UPIN_IOC_UNPIN _IO(UPIN_TYPE, UPIN_CMD_UNPIN)
 
 /**
@@ -218,6 +221,7 @@ struct upin_region {
 	__u32 pin_flags;
 	__u32 __reserved;
 };
+
 #define UPIN_IOC_QUERY _IO(UPIN_TYPE, UPIN_CMD_QUERY)
 
 /**
@@ -238,6 +242,7 @@ struct upin_list {
 	__u32 capacity;
 	__u32 count;
 };
+
 #define UPIN_IOC_LIST _IO(UPIN_TYPE, UPIN_CMD_LIST)
 
 /**
@@ -271,6 +276,7 @@ struct upin_access {
 	__aligned_u64 length;
 	__aligned_u64 buf;
 };
+
 #define UPIN_IOC_ACCESS _IO(UPIN_TYPE, UPIN_CMD_ACCESS)
 
 /**
@@ -304,6 +310,7 @@ struct upin_segments {
 	__aligned_u64 capacity;
 	__aligned_u64 count;
 };
+
 #define UPIN_IOC_SEGMENTS _IO(UPIN_TYPE, UPIN_CMD_SEGMENTS)
 
 #endif /* _UAPI_LINUX_UPIN_H */

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * upin: pin user memory from a driver, the way a driver should.
+ *
+ * The /dev/upin misc device, its module parameters, and table-driven ioctl
+ * dispatch: each command is one line in upin_ioctl_ops[]; the dispatcher
+ * reads the size-first argument struct with copy_struct_from_user() and the
+ * handler answers with upin_ucmd_respond(). See pin.c for the theory of
+ * operation and include/uapi/linux/upin.h for the ABI.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+
+#include "upin_private.h"
+
+static ushort mode = 0600;
+module_param(mode, ushort, 0444);
+MODULE_PARM_DESC(mode, "Permissions of /dev/upin (default 0600)");
+
+unsigned int upin_max_regions = 65536;
+module_param_named(max_regions, upin_max_regions, uint, 0444);
+MODULE_PARM_DESC(max_regions, "Regions one open file may hold (default 65536)");
+
+unsigned long upin_max_pages;
+module_param_named(max_pages, upin_max_pages, ulong, 0444);
+MODULE_PARM_DESC(max_pages, "Pages all open files may pin together, 0 = no cap (default 0)");
+
+/**
+ * struct upin_ucmd - one ioctl call being executed
+ * @ctx: the context of the file
+ * @ubuffer: the user's argument struct
+ * @user_size: its size as userspace sees it
+ * @cmd: the kernel's copy, zero-extended to @cmd_size
+ * @cmd_size: sizeof the kernel's struct
+ */
+struct upin_ucmd {
+	struct upin_ctx *ctx;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+	size_t cmd_size;
+};
+
+/* Write the command's struct back, truncated to what userspace knows. */
+static int upin_ucmd_respond(struct upin_ucmd *ucmd)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, ucmd->cmd_size)))
+		return -EFAULT;
+	return 0;
+}
+
+static int upin_cmd_get_info(struct upin_ucmd *ucmd)
+{
+	struct upin_info *cmd = ucmd->cmd;
+	struct upin_ctx *ctx = ucmd->ctx;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+
+	cmd->abi_version = UPIN_ABI_VERSION;
+	cmd->page_size = PAGE_SIZE;
+	cmd->features = UPIN_FEATURE_PIN_WRITE | UPIN_FEATURE_PIN_LONGTERM |
+			UPIN_FEATURE_ACCESS_WRITE | UPIN_FEATURE_SEGMENTS;
+	xa_lock(&ctx->regions);
+	cmd->nr_regions = ctx->nr_regions;
+	cmd->pinned_pages = ctx->pinned_pages;
+	xa_unlock(&ctx->regions);
+	cmd->max_regions = ctx->max_regions;
+	cmd->global_pinned_pages = atomic_long_read(&upin_global_pinned);
+	cmd->global_max_pages = upin_max_pages;
+	return upin_ucmd_respond(ucmd);
+}
+
+static int upin_cmd_pin(struct upin_ucmd *ucmd)
+{
+	struct upin_pin *cmd = ucmd->cmd;
+	struct upin_ctx *ctx = ucmd->ctx;
+	struct upin_kregion *region;
+	int ret;
+
+	if (cmd->flags & ~(UPIN_PIN_WRITE | UPIN_PIN_LONGTERM))
+		return -EOPNOTSUPP;
+
+	region = upin_region_alloc(ctx, cmd->addr, cmd->length, cmd->flags);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
+	ret = upin_ctx_reserve(ctx, &region->handle);
+	if (ret)
+		goto err_free;
+	ret = upin_pin_region(region);
+	if (ret)
+		goto err_unreserve;
+
+	cmd->handle = region->handle;
+	cmd->npages = region->npages;
+	ret = upin_ucmd_respond(ucmd);
+	if (ret)
+		goto err_unpin;
+	upin_ctx_commit(ctx, region);
+	return 0;
+
+err_unpin:
+	upin_unpin_region(region);
+err_unreserve:
+	upin_ctx_unreserve(ctx, region->handle);
+err_free:
+	upin_region_free(region);
+	return ret;
+}
+
+static int upin_cmd_unpin(struct upin_ucmd *ucmd)
+{
+	struct upin_unpin *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	return upin_ctx_unpin(ucmd->ctx, cmd->handle);
+}
+
+static int upin_cmd_query(struct upin_ucmd *ucmd)
+{
+	struct upin_region *cmd = ucmd->cmd;
+	struct upin_kregion *region;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+
+	region = upin_ctx_get_region(ucmd->ctx, cmd->handle);
+	if (!region)
+		return -ENOENT;
+	cmd->addr = region->addr;
+	cmd->length = region->length;
+	cmd->npages = region->npages;
+	cmd->nr_segments = region->nr_segments;
+	cmd->pin_flags = region->flags;
+	upin_region_put(region);
+	return upin_ucmd_respond(ucmd);
+}
+
+static int upin_cmd_list(struct upin_ucmd *ucmd)
+{
+	struct upin_list *cmd = ucmd->cmd;
+	int ret;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+
+	ret = upin_ctx_list(ucmd->ctx, u64_to_user_ptr(cmd->handles),
+			    cmd->capacity, &cmd->count);
+	if (!ret)
+		ret = upin_ucmd_respond(ucmd);
+	if (!ret && cmd->count > cmd->capacity)
+		ret = -EMSGSIZE;
+	return ret;
+}
+
+static int upin_cmd_access(struct upin_ucmd *ucmd)
+{
+	struct upin_access *cmd = ucmd->cmd;
+	bool write = cmd->flags & UPIN_ACCESS_WRITE;
+	struct upin_kregion *region;
+	u64 end;
+	int ret;
+
+	if (cmd->flags & ~UPIN_ACCESS_WRITE)
+		return -EOPNOTSUPP;
+
+	region = upin_ctx_get_region(ucmd->ctx, cmd->handle);
+	if (!region)
+		return -ENOENT;
+	if (!cmd->length || check_add_overflow(cmd->offset, cmd->length, &end) ||
+	    end > region->length)
+		ret = -EINVAL;
+	else if (write && !(region->flags & UPIN_PIN_WRITE))
+		ret = -EPERM;
+	else
+		ret = upin_region_access(region, cmd->offset, cmd->length,
+					 u64_to_user_ptr(cmd->buf), write);
+	upin_region_put(region);
+	return ret;
+}
+
+static int upin_cmd_segments(struct upin_ucmd *ucmd)
+{
+	struct upin_segments *cmd = ucmd->cmd;
+	struct upin_kregion *region;
+	int ret;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+
+	region = upin_ctx_get_region(ucmd->ctx, cmd->handle);
+	if (!region)
+		return -ENOENT;
+	ret = upin_region_segments(region, u64_to_user_ptr(cmd->segs),
+				   cmd->capacity, capable(CAP_SYS_ADMIN));
+	cmd->count = region->nr_segments;
+	upin_region_put(region);
+
+	if (!ret)
+		ret = upin_ucmd_respond(ucmd);
+	if (!ret && cmd->count > cmd->capacity)
+		ret = -EMSGSIZE;
+	return ret;
+}
+
+union upin_ucmd_buffer {
+	struct upin_info info;
+	struct upin_pin pin;
+	struct upin_unpin unpin;
+	struct upin_region region;
+	struct upin_list list;
+	struct upin_access access;
+	struct upin_segments segments;
+};
+
+/**
+ * struct upin_ioctl_op - how to run one command
+ * @size: sizeof the command's struct in this kernel
+ * @min_size: size of its first released layout; smaller is -EINVAL
+ * @any_mm: may be issued by a process whose mm is not the context's
+ * @execute: the handler
+ */
+struct upin_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	bool any_mm;
+	int (*execute)(struct upin_ucmd *ucmd);
+};
+
+#define UPIN_IOCTL_OP(_ioctl, _fn, _struct, _last, _any_mm)		\
+	[_IOC_NR(_ioctl) - UPIN_CMD_BASE] = {				\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union upin_ucmd_buffer) < \
+					  sizeof(_struct)),		\
+		.min_size = offsetofend(_struct, _last),		\
+		.any_mm = _any_mm,					\
+		.execute = _fn,						\
+	}
+
+static const struct upin_ioctl_op upin_ioctl_ops[] = {
+	UPIN_IOCTL_OP(UPIN_IOC_GET_INFO, upin_cmd_get_info, struct upin_info,
+		      global_max_pages, true),
+	UPIN_IOCTL_OP(UPIN_IOC_PIN, upin_cmd_pin, struct upin_pin, npages,
+		      false),
+	UPIN_IOCTL_OP(UPIN_IOC_UNPIN, upin_cmd_unpin, struct upin_unpin, handle,
+		      false),
+	UPIN_IOCTL_OP(UPIN_IOC_QUERY, upin_cmd_query, struct upin_region,
+		      __reserved, false),
+	UPIN_IOCTL_OP(UPIN_IOC_LIST, upin_cmd_list, struct upin_list, count,
+		      false),
+	UPIN_IOCTL_OP(UPIN_IOC_ACCESS, upin_cmd_access, struct upin_access, buf,
+		      false),
+	UPIN_IOCTL_OP(UPIN_IOC_SEGMENTS, upin_cmd_segments,
+		      struct upin_segments, count, false),
+};
+
+static long upin_fops_ioctl(struct file *filp, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct upin_ctx *ctx = filp->private_data;
+	const struct upin_ioctl_op *op;
+	union upin_ucmd_buffer buf;
+	struct upin_ucmd ucmd = {};
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	if (nr < UPIN_CMD_BASE || nr - UPIN_CMD_BASE >= ARRAY_SIZE(upin_ioctl_ops))
+		return -ENOTTY;
+	op = &upin_ioctl_ops[nr - UPIN_CMD_BASE];
+	if (cmd != _IO(UPIN_TYPE, nr) || !op->execute)
+		return -ENOTTY;
+	if (!op->any_mm && current->mm != ctx->mm)
+		return -EPERM;
+
+	ucmd.ctx = ctx;
+	ucmd.ubuffer = (void __user *)arg;
+	ucmd.cmd = &buf;
+	ucmd.cmd_size = op->size;
+	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (ret)
+		return ret;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	return op->execute(&ucmd);
+}
+
+static int upin_fops_open(struct inode *inode, struct file *filp)
+{
+	struct upin_ctx *ctx = upin_ctx_create();
+
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	filp->private_data = ctx;
+	return 0;
+}
+
+static int upin_fops_release(struct inode *inode, struct file *filp)
+{
+	upin_ctx_destroy(filp->private_data);
+	return 0;
+}
+
+static const struct file_operations upin_fops = {
+	.owner = THIS_MODULE,
+	.open = upin_fops_open,
+	.release = upin_fops_release,
+	.unlocked_ioctl = upin_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice upin_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "upin",
+	.fops = &upin_fops,
+};
+
+static int __init upin_init(void)
+{
+	int ret;
+
+	if (mode & ~0777) {
+		pr_err("mode=0%o: not a permission mode\n", mode);
+		return -EINVAL;
+	}
+	upin_misc.mode = mode;
+
+	upin_debugfs_init();
+	ret = misc_register(&upin_misc);
+	if (ret) {
+		upin_debugfs_exit();
+		return ret;
+	}
+	return 0;
+}
+
+static void __exit upin_exit(void)
+{
+	misc_deregister(&upin_misc);
+	upin_debugfs_exit();
+}
+
+module_init(upin_init);
+module_exit(upin_exit);
+
+MODULE_DESCRIPTION("Pin user memory through /dev/upin");
+MODULE_LICENSE("GPL");
