@@ -9,6 +9,8 @@
  *
  * Supported: Linux 6.1 to 6.12 (Debian bookworm and bookworm-backports).
  *
+ * Shims below: UPIN_COMPAT_NO_COW_UNSHARE (6.1).
+ *
  * Differences that need no shim:
  * - FOLL_LONGTERM | FOLL_WRITE of a file mapping that needs dirty tracking:
  *   6.5 made GUP refuse it with EFAULT, 6.1 allows it. upin refuses it
@@ -19,5 +21,34 @@
  */
 #ifndef __UPIN_COMPAT_H
 #define __UPIN_COMPAT_H
+
+#include <linux/pagemap.h>
+
+/*
+ * Linux 6.2, "mm: extend FAULT_FLAG_UNSHARE support to anything in a COW
+ * mapping": a read-only FOLL_LONGTERM pin in a private mapping breaks COW of
+ * pages that are not exclusive anonymous pages (the shared zeropage, page
+ * cache), so the pin keeps seeing what the process writes later. Before
+ * it, such a pin holds the zeropage and goes stale at the first write.
+ * Give older kernels the same result: fault the range in writable first.
+ * A write fault installs exclusive anonymous copies with the same contents
+ * and writes nothing; it stops quietly at the first page that cannot be
+ * written, which the process could not write either.
+ *
+ * Probe (src/Kbuild): 6.1's include/linux/mm.h declares
+ * gup_must_unshare(unsigned int flags, ...); 6.2 added a vma argument.
+ */
+#ifdef UPIN_COMPAT_NO_COW_UNSHARE
+static inline void upin_compat_unshare_cow(unsigned long start,
+					   unsigned long len)
+{
+	fault_in_safe_writeable((const char __user *)start, len);
+}
+#else
+static inline void upin_compat_unshare_cow(unsigned long start,
+					   unsigned long len)
+{
+}
+#endif
 
 #endif /* __UPIN_COMPAT_H */

@@ -178,6 +178,9 @@ static int upin_pin_pages(struct upin_kregion *region)
 		gup_flags |= FOLL_WRITE;
 	if (region->flags & UPIN_PIN_LONGTERM)
 		gup_flags |= FOLL_LONGTERM;
+	if (gup_flags == FOLL_LONGTERM)
+		upin_compat_unshare_cow(region->start,
+					region->npages << PAGE_SHIFT);
 
 	for (;;) {
 		unsigned long addr, nr;
