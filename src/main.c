@@ -226,12 +226,14 @@ union upin_ucmd_buffer {
  * struct upin_ioctl_op - how to run one command
  * @size: sizeof the command's struct in this kernel
  * @min_size: size of its first released layout; smaller is -EINVAL
+ * @name: the command's name, for log lines
  * @any_mm: may be issued by a process whose mm is not the context's
  * @execute: the handler
  */
 struct upin_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
+	const char *name;
 	bool any_mm;
 	int (*execute)(struct upin_ucmd *ucmd);
 };
@@ -242,6 +244,7 @@ struct upin_ioctl_op {
 			BUILD_BUG_ON_ZERO(sizeof(union upin_ucmd_buffer) < \
 					  sizeof(_struct)),		\
 		.min_size = offsetofend(_struct, _last),		\
+		.name = #_ioctl,					\
 		.any_mm = _any_mm,					\
 		.execute = _fn,						\
 	}
@@ -288,13 +291,20 @@ static long upin_fops_ioctl(struct file *filp, unsigned int cmd,
 	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
 	if (ret)
 		return ret;
-	if (ucmd.user_size < op->min_size)
+	if (ucmd.user_size < op->min_size) {
+		pr_debug("%s[%d]: %s: size %u below %u\n", current->comm,
+			 task_tgid_nr(current), op->name, ucmd.user_size,
+			 op->min_size);
 		return -EINVAL;
+	}
 	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
 				    ucmd.user_size);
+	if (!ret)
+		ret = op->execute(&ucmd);
 	if (ret)
-		return ret;
-	return op->execute(&ucmd);
+		pr_debug("%s[%d]: %s: error %d\n", current->comm,
+			 task_tgid_nr(current), op->name, ret);
+	return ret;
 }
 
 static int upin_fops_open(struct inode *inode, struct file *filp)

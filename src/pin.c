@@ -129,7 +129,9 @@ static int upin_check_longterm_write(struct upin_kregion *region)
 			pr_info_ratelimited("%s[%d]: pin 0x%llx+%llu: longterm write pin of a shared %s file mapping refused\n",
 					    current->comm, task_tgid_nr(current),
 					    region->addr, region->length,
-					    file_inode(vma->vm_file)->i_sb->s_type->name);
+					    vma->vm_file ?
+					    file_inode(vma->vm_file)->i_sb->s_type->name :
+					    "(no file)");
 			ret = -EOPNOTSUPP;
 			break;
 		}
