@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -268,6 +270,76 @@ static inline long upin_anon_huge_kb(const void *addr)
 	}
 	fclose(f);
 	return kb;
+}
+
+/**
+ * struct upin_report - how a forked child tells its parent which check failed
+ * @line: source line of the failed check, 0 while every check passed
+ * @expected: value the check expected
+ * @seen: value the child saw
+ * @what: the checked expression
+ *
+ * A forked child must not use the harness's ASSERT_*() (they would run the
+ * fixture's teardown in the child): it checks with UPIN_CHILD_CHECK(), which
+ * fills a report in shared memory and exits 1, and the parent collects it
+ * with upin_wait_child().
+ */
+struct upin_report {
+	int line;
+	long long expected;
+	long long seen;
+	char what[200];
+};
+
+/* A report in memory shared with children forked afterwards, or NULL. */
+static inline struct upin_report *upin_report_new(void)
+{
+	void *p = mmap(NULL, sizeof(struct upin_report), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : (struct upin_report *)p;
+}
+
+#define UPIN_CHILD_CHECK(rep, expected, seen) do {			\
+	long long __e = (long long)(expected);				\
+	long long __s = (long long)(seen);				\
+	if (__e != __s) {						\
+		(rep)->line = __LINE__;					\
+		(rep)->expected = __e;					\
+		(rep)->seen = __s;					\
+		snprintf((rep)->what, sizeof((rep)->what), "%s", #seen);	\
+		_exit(1);						\
+	}								\
+} while (0)
+
+/**
+ * upin_wait_child() - reap a child and describe how it ended
+ * @pid: the child
+ * @rep: its report, or NULL
+ * @msg: out, a description when the child did not exit 0
+ * @len: size of @msg
+ *
+ * Returns 0 when the child exited 0, else 1 (or -errno if waitpid failed).
+ */
+static inline int upin_wait_child(pid_t pid, const struct upin_report *rep,
+				  char *msg, size_t len)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	if (WIFSIGNALED(status))
+		snprintf(msg, len, "child %d killed by signal %d", (int)pid,
+			 WTERMSIG(status));
+	else if (rep && rep->line)
+		snprintf(msg, len, "child line %d: %s: expected %lld, seen %lld",
+			 rep->line, rep->what, rep->expected, rep->seen);
+	else
+		snprintf(msg, len, "child %d exited %d", (int)pid,
+			 WEXITSTATUS(status));
+	return 1;
 }
 
 #endif /* UPIN_SELFTEST_UTIL_H */
