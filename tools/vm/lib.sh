@@ -3,7 +3,7 @@
 # Shell helpers shared by tools/run-tests and tools/vm/*: messages, the
 # cache location and installing Debian packages on demand. Sourced, not run.
 
-UPIN_CACHE=${UPIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/upin}
+UPIN_CACHE=${UPIN_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/upin}
 export DEBIAN_FRONTEND=noninteractive
 
 # The name of the sourcing tool, for messages.
