@@ -79,7 +79,7 @@ static inline int upin_pin_counters(uint64_t *acquired, uint64_t *released)
  */
 static inline long long upin_pins_outstanding(void)
 {
-	uint64_t acq, rel;
+	uint64_t acq = 0, rel = 0;
 
 	if (upin_pin_counters(&acq, &rel))
 		return -1;
@@ -300,14 +300,14 @@ static inline struct upin_report *upin_report_new(void)
 	return p == MAP_FAILED ? NULL : (struct upin_report *)p;
 }
 
-#define UPIN_CHILD_CHECK(rep, expected, seen) do {			\
-	long long __e = (long long)(expected);				\
-	long long __s = (long long)(seen);				\
-	if (__e != __s) {						\
+#define UPIN_CHILD_CHECK(rep, want, got) do {				\
+	long long __w = (long long)(want);				\
+	long long __g = (long long)(got);				\
+	if (__w != __g) {						\
 		(rep)->line = __LINE__;					\
-		(rep)->expected = __e;					\
-		(rep)->seen = __s;					\
-		snprintf((rep)->what, sizeof((rep)->what), "%s", #seen);	\
+		(rep)->expected = __w;					\
+		(rep)->seen = __g;					\
+		snprintf((rep)->what, sizeof((rep)->what), "%s", #got);	\
 		_exit(1);						\
 	}								\
 } while (0)
