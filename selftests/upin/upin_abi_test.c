@@ -38,35 +38,6 @@
 #define REQUIRED_FEATURES (UPIN_FEATURE_PIN_WRITE | UPIN_FEATURE_PIN_LONGTERM | \
 			   UPIN_FEATURE_ACCESS_WRITE | UPIN_FEATURE_SEGMENTS)
 
-/* Byte @i of a pattern; patterns of different seeds differ in every byte. */
-static inline uint8_t pat(size_t i, unsigned int seed)
-{
-	return (uint8_t)(((uint32_t)i * 2654435761u >> 24) + seed * 37);
-}
-
-/* Fill @p with the bytes @off.. of pattern @seed. */
-static void pat_fill(void *p, size_t len, size_t off, unsigned int seed)
-{
-	uint8_t *c = p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		c[i] = pat(off + i, seed);
-}
-
-/* Index of the first byte of @p that is not pattern @seed from @off, or -1. */
-static long pat_mismatch(const void *p, size_t len, size_t off,
-			 unsigned int seed)
-{
-	const uint8_t *c = p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (c[i] != pat(off + i, seed))
-			return (long)i;
-	return -1;
-}
-
 enum { SEED_PROC = 1, SEED_DEV, SEED_NEW };
 
 static struct upin_info info_of(int fd)
@@ -103,7 +74,7 @@ FIXTURE_SETUP(abi)
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	ASSERT_EQ(0, madvise(self->buf, self->len, MADV_NOHUGEPAGE));
-	pat_fill(self->buf, self->len, 0, SEED_PROC);
+	upin_pat_fill(self->buf, self->len, 0, SEED_PROC);
 	self->fd = upin_open();
 	ASSERT_LE(0, self->fd)
 		TH_LOG("open %s: %s", UPIN_DEV, strerror(-self->fd));
@@ -331,7 +302,7 @@ TEST_F(abi, size_larger_zero_tail_works)
 				ASSERT_EQ(h, s.handles[0]);
 				break;
 			case C_ACCESS:
-				ASSERT_EQ(-1, pat_mismatch(s.io, sizeof(s.io), 0,
+				ASSERT_EQ(-1, upin_pat_mismatch(s.io, sizeof(s.io), 0,
 							   SEED_PROC));
 				break;
 			case C_SEGMENTS:
@@ -486,7 +457,7 @@ TEST_F(abi, bad_buffer_pointer_efault)
 	ASSERT_EQ(-EFAULT, upin_access(self->fd, h, 0, 0, ro, 64));
 	/* The region is intact and unchanged. */
 	ASSERT_HOLDS(self->fd, 1, 1);
-	ASSERT_EQ(-1, pat_mismatch(self->buf, self->page, 0, SEED_PROC));
+	ASSERT_EQ(-1, upin_pat_mismatch(self->buf, self->page, 0, SEED_PROC));
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
 	munmap(ro, self->page);
 }
@@ -851,9 +822,9 @@ TEST_F(abi, overlapping_pins_independent_each_charged)
 	ASSERT_HOLDS(self->fd, 2, 8);
 	ASSERT_EQ(0, upin_access(self->fd, h[2], 0, 2 * pg + 10, data,
 				 sizeof(data)));
-	ASSERT_EQ(-1, pat_mismatch(data, sizeof(data), 2 * pg + 10, SEED_PROC));
+	ASSERT_EQ(-1, upin_pat_mismatch(data, sizeof(data), 2 * pg + 10, SEED_PROC));
 	ASSERT_EQ(0, upin_access(self->fd, h[1], 0, 10, data, sizeof(data)));
-	ASSERT_EQ(-1, pat_mismatch(data, sizeof(data), 2 * pg + 10, SEED_PROC));
+	ASSERT_EQ(-1, upin_pat_mismatch(data, sizeof(data), 2 * pg + 10, SEED_PROC));
 	ASSERT_EQ(0, upin_unpin(self->fd, h[2]));
 	ASSERT_HOLDS(self->fd, 1, 4);
 	ASSERT_EQ(0, upin_unpin(self->fd, h[1]));
@@ -1069,7 +1040,7 @@ TEST_F(abi, access_reads_what_process_wrote)
 	ASSERT_EQ(0, upin_pin(self->fd, self->buf, self->len, 0, &h, NULL));
 	memset(data, 0, self->len);
 	ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, self->len));
-	ASSERT_EQ(-1, pat_mismatch(data, self->len, 0, SEED_PROC));
+	ASSERT_EQ(-1, upin_pat_mismatch(data, self->len, 0, SEED_PROC));
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
 	free(data);
 }
@@ -1082,19 +1053,19 @@ TEST_F(abi, access_write_seen_by_process)
 
 	ASSERT_EQ(0, upin_pin(self->fd, self->buf, 4 * pg, UPIN_PIN_WRITE, &h,
 			      NULL));
-	pat_fill(data, sizeof(data), pg + 1000, SEED_DEV);
+	upin_pat_fill(data, sizeof(data), pg + 1000, SEED_DEV);
 	ASSERT_EQ(0, upin_access(self->fd, h, UPIN_ACCESS_WRITE, pg + 1000,
 				 data, sizeof(data)));
 	/* Exactly the written bytes changed. */
-	ASSERT_EQ(-1, pat_mismatch(self->buf, pg + 1000, 0, SEED_PROC));
-	ASSERT_EQ(-1, pat_mismatch(self->buf + pg + 1000, sizeof(data),
+	ASSERT_EQ(-1, upin_pat_mismatch(self->buf, pg + 1000, 0, SEED_PROC));
+	ASSERT_EQ(-1, upin_pat_mismatch(self->buf + pg + 1000, sizeof(data),
 				   pg + 1000, SEED_DEV));
-	ASSERT_EQ(-1, pat_mismatch(self->buf + pg + 1000 + sizeof(data),
+	ASSERT_EQ(-1, upin_pat_mismatch(self->buf + pg + 1000 + sizeof(data),
 				   self->len - pg - 1000 - sizeof(data),
 				   pg + 1000 + sizeof(data), SEED_PROC));
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
 	/* And stay after unpinning. */
-	ASSERT_EQ(-1, pat_mismatch(self->buf + pg + 1000, sizeof(data),
+	ASSERT_EQ(-1, upin_pat_mismatch(self->buf + pg + 1000, sizeof(data),
 				   pg + 1000, SEED_DEV));
 }
 
@@ -1137,12 +1108,12 @@ TEST_F(abi, access_outside_region_einval)
 			       (unsigned long long)bad[i].off,
 			       (unsigned long long)bad[i].length);
 	}
-	ASSERT_EQ(-1, pat_mismatch(self->buf, self->len, 0, SEED_PROC));
+	ASSERT_EQ(-1, upin_pat_mismatch(self->buf, self->len, 0, SEED_PROC));
 	/* The edges themselves work. */
 	ASSERT_EQ(0, upin_access(self->fd, h, 0, len - 1, data, 1));
-	ASSERT_EQ(pat(pg + 100 + len - 1, SEED_PROC), data[0]);
+	ASSERT_EQ(upin_pat(pg + 100 + len - 1, SEED_PROC), data[0]);
 	ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, len));
-	ASSERT_EQ(-1, pat_mismatch(data, len, pg + 100, SEED_PROC));
+	ASSERT_EQ(-1, upin_pat_mismatch(data, len, pg + 100, SEED_PROC));
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
 	free(data);
 }
@@ -1154,17 +1125,17 @@ TEST_F(abi, access_write_on_readonly_pin_eperm)
 	unsigned int i;
 	uint64_t h;
 
-	pat_fill(data, sizeof(data), 0, SEED_DEV);
+	upin_pat_fill(data, sizeof(data), 0, SEED_DEV);
 	for (i = 0; i < ARRAY_SIZE(flags); i++) {
 		ASSERT_EQ(0, upin_pin(self->fd, self->buf, self->page, flags[i],
 				      &h, NULL));
 		ASSERT_EQ(-EPERM, upin_access(self->fd, h, UPIN_ACCESS_WRITE, 0,
 					      data, sizeof(data)));
-		ASSERT_EQ(-1, pat_mismatch(self->buf, self->len, 0, SEED_PROC));
+		ASSERT_EQ(-1, upin_pat_mismatch(self->buf, self->len, 0, SEED_PROC));
 		/* Reading it is fine. */
 		ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, sizeof(data)));
-		ASSERT_EQ(-1, pat_mismatch(data, sizeof(data), 0, SEED_PROC));
-		pat_fill(data, sizeof(data), 0, SEED_DEV);
+		ASSERT_EQ(-1, upin_pat_mismatch(data, sizeof(data), 0, SEED_PROC));
+		upin_pat_fill(data, sizeof(data), 0, SEED_DEV);
 		ASSERT_EQ(0, upin_unpin(self->fd, h));
 	}
 }
@@ -1181,14 +1152,14 @@ TEST_F(abi, access_crosses_page_boundaries)
 	ASSERT_EQ(0, upin_pin(self->fd, self->buf + pg + 100, 4 * pg,
 			      UPIN_PIN_WRITE, &h, NULL));
 	ASSERT_EQ(0, upin_access(self->fd, h, 0, off, data, n));
-	ASSERT_EQ(-1, pat_mismatch(data, n, pg + 100 + off, SEED_PROC));
+	ASSERT_EQ(-1, upin_pat_mismatch(data, n, pg + 100 + off, SEED_PROC));
 
-	pat_fill(data, n, pg + 100 + off, SEED_DEV);
+	upin_pat_fill(data, n, pg + 100 + off, SEED_DEV);
 	ASSERT_EQ(0, upin_access(self->fd, h, UPIN_ACCESS_WRITE, off, data, n));
-	ASSERT_EQ(-1, pat_mismatch(self->buf, pg + 100 + off, 0, SEED_PROC));
-	ASSERT_EQ(-1, pat_mismatch(self->buf + pg + 100 + off, n,
+	ASSERT_EQ(-1, upin_pat_mismatch(self->buf, pg + 100 + off, 0, SEED_PROC));
+	ASSERT_EQ(-1, upin_pat_mismatch(self->buf + pg + 100 + off, n,
 				   pg + 100 + off, SEED_DEV));
-	ASSERT_EQ(-1, pat_mismatch(self->buf + pg + 100 + off + n,
+	ASSERT_EQ(-1, upin_pat_mismatch(self->buf + pg + 100 + off + n,
 				   self->len - (pg + 100 + off + n),
 				   pg + 100 + off + n, SEED_PROC));
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
@@ -1213,23 +1184,23 @@ TEST_F(abi, access_after_munmap_reaches_old_pages)
 		/* Still pinned, still charged, and the old data is there. */
 		ASSERT_HOLDS(self->fd, 1, 4);
 		ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, n));
-		ASSERT_EQ(-1, pat_mismatch(data, n, 4 * pg * i, SEED_PROC));
+		ASSERT_EQ(-1, upin_pat_mismatch(data, n, 4 * pg * i, SEED_PROC));
 
 		/* A new mapping at the same address is other memory. */
 		ASSERT_EQ(p, mmap(p, n, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
-		pat_fill(p, n, 0, SEED_NEW);
+		upin_pat_fill(p, n, 0, SEED_NEW);
 		ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, n));
-		ASSERT_EQ(-1, pat_mismatch(data, n, 4 * pg * i, SEED_PROC));
+		ASSERT_EQ(-1, upin_pat_mismatch(data, n, 4 * pg * i, SEED_PROC));
 		if (flags[i] & UPIN_PIN_WRITE) {
-			pat_fill(data, n, 0, SEED_DEV);
+			upin_pat_fill(data, n, 0, SEED_DEV);
 			ASSERT_EQ(0, upin_access(self->fd, h, UPIN_ACCESS_WRITE,
 						 0, data, n));
 			memset(data, 0, n);
 			ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, n));
-			ASSERT_EQ(-1, pat_mismatch(data, n, 0, SEED_DEV));
+			ASSERT_EQ(-1, upin_pat_mismatch(data, n, 0, SEED_DEV));
 		}
-		ASSERT_EQ(-1, pat_mismatch(p, n, 0, SEED_NEW));
+		ASSERT_EQ(-1, upin_pat_mismatch(p, n, 0, SEED_NEW));
 		ASSERT_EQ(0, upin_unpin(self->fd, h));
 		ASSERT_HOLDS(self->fd, 0, 0);
 	}
@@ -1309,7 +1280,7 @@ static char *map_same_page(long page, int n, int *memfd)
 		if (mmap(base + i * page, page, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED, *memfd, 0) == MAP_FAILED)
 			return MAP_FAILED;
-	pat_fill(base, page, 0, SEED_PROC);
+	upin_pat_fill(base, page, 0, SEED_PROC);
 	return base;
 }
 
@@ -1352,7 +1323,7 @@ TEST_F(abi, segments_capacity_too_small_emsgsize)
 	ASSERT_NE(NULL, data);
 	ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, 4 * self->page));
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(-1, pat_mismatch(data + i * self->page, self->page, 0,
+		ASSERT_EQ(-1, upin_pat_mismatch(data + i * self->page, self->page, 0,
 					   SEED_PROC));
 	free(data);
 	ASSERT_EQ(0, upin_unpin(self->fd, h));

@@ -342,4 +342,38 @@ static inline int upin_wait_child(pid_t pid, const struct upin_report *rep,
 	return 1;
 }
 
+/*
+ * Test patterns: byte i of pattern @seed is upin_pat(i, seed). Patterns of
+ * seeds that differ modulo 256 differ in every byte, so a buffer that holds
+ * one pattern cannot pass for another anywhere.
+ */
+static inline uint8_t upin_pat(size_t i, unsigned int seed)
+{
+	return (uint8_t)(((uint32_t)i * 2654435761u >> 24) + seed * 37);
+}
+
+/* Fill @p with bytes @off .. @off + @len - 1 of pattern @seed. */
+static inline void upin_pat_fill(void *p, size_t len, size_t off,
+				 unsigned int seed)
+{
+	uint8_t *c = (uint8_t *)p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		c[i] = upin_pat(off + i, seed);
+}
+
+/* Index of the first byte of @p that is not pattern @seed from @off, or -1. */
+static inline long upin_pat_mismatch(const void *p, size_t len, size_t off,
+				     unsigned int seed)
+{
+	const uint8_t *c = (const uint8_t *)p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (c[i] != upin_pat(off + i, seed))
+			return (long)i;
+	return -1;
+}
+
 #endif /* UPIN_SELFTEST_UTIL_H */
