@@ -92,3 +92,10 @@ upin_pkg_depends()
 	apt-cache depends "$1" 2>/dev/null |
 		awk -v p="$2" '$1 ~ /^\|?Depends:$/ && index($2, p) == 1 { print $2; exit }'
 }
+
+# upin_usage: print the comment block at the top of the running script,
+# from after the SPDX line and the blank comment line below it.
+upin_usage()
+{
+	awk 'NR > 3 && /^#/ { sub(/^# ?/, ""); print; next } NR > 3 { exit }' "$0"
+}
