@@ -266,12 +266,24 @@ int upin_region_segments(struct upin_kregion *region,
  * boundaries and the pages may be in highmem. The mapping stays valid across
  * a fault on @buf.
  *
+ * A copy that faults on @buf stops there: the pages hold what was copied
+ * before the fault and nothing else changes.
+ *
  * Return: 0, -EFAULT when @buf faults, -EINTR on a fatal signal.
  */
 int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 		       void __user *buf, bool write)
 {
 	unsigned long pos = offset_in_page(region->addr) + offset;
+
+	/*
+	 * copy_from_user() zero-fills what it could not copy: straight into a
+	 * pinned page that would wipe device memory on a bad @buf. Check the
+	 * buffer once and use __copy_from_user(), which leaves the rest of the
+	 * page as it was.
+	 */
+	if (!access_ok(buf, length))
+		return -EFAULT;
 
 	while (length) {
 		struct page *page = upin_region_page(region, pos >> PAGE_SHIFT);
@@ -282,7 +294,7 @@ int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 
 		kaddr = kmap_local_page(page);
 		if (write) {
-			left = copy_from_user(kaddr + off, buf, n);
+			left = __copy_from_user(kaddr + off, buf, n);
 			flush_dcache_page(page);
 		} else {
 			left = copy_to_user(buf, kaddr + off, n);
