@@ -314,7 +314,6 @@ TEST_F(lifetime, forked_child_eperm)
 	ASSERT_ALL_RELEASED();
 }
 
-
 TEST_F(lifetime, scm_rights_receiver_eperm)
 {
 	struct upin_region r;
