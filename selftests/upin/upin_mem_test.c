@@ -1,0 +1,805 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * upin memory selftests: every kind of mapping a process may hand to upin,
+ * crossed with the four kinds of pin (read-only or writable, short-term or
+ * longterm), and the coherence the contract promises for longterm pins of
+ * private anonymous memory, also across fork() and for the shared zero page.
+ *
+ * As in the kernel's tools/testing/selftests/mm/gup_longterm.c, whether a
+ * pin must work is derived from a rule, not looked up in a table:
+ * mem_pin_result() says that a longterm writable pin of a shared mapping of
+ * a file system that writes pages back (ext4 here) is EOPNOTSUPP, and every
+ * other combination works.
+ *
+ * Every test ends, once its context is closed, on the pin counters being
+ * balanced and VmPin being 0.
+ */
+#include <linux/magic.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+
+#include "upin_util.h"
+#include "kselftest_harness.h"
+
+/*
+ * -Wextra flags the harness's own idioms: ASSERT_EQ(0, unsigned_field)
+ * (-Wsign-compare) and the setjmp() in TEST_F() (-Wclobbered).
+ */
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#define HPAGE		(2ul << 20)	/* x86-64 PMD: THP and hugetlb default */
+#define SMALL_PAGES	16
+#define EXT4_DIR	"/mnt/ext4"
+#define HUGETLBFS_DIR	"/mnt/huge"
+
+enum { SEED_PROC = 1, SEED_DEV, SEED_NEW, SEED_FILE };
+
+enum mem_kind {
+	MEM_ANON,		/* private anonymous, 4 KiB pages */
+	MEM_ANON_THP,		/* private anonymous, MADV_HUGEPAGE, verified */
+	MEM_ANON_SHARED,	/* MAP_SHARED | MAP_ANONYMOUS (shmem) */
+	MEM_HUGETLB,		/* MAP_HUGETLB, private */
+	MEM_HUGETLBFS,		/* a file in hugetlbfs, MAP_SHARED */
+	MEM_MEMFD,		/* memfd_create(), MAP_SHARED */
+	MEM_FILE_PRIVATE,	/* an ext4 file, MAP_PRIVATE */
+	MEM_FILE_SHARED,	/* an ext4 file, MAP_SHARED */
+};
+
+/* What the rule and the checks need to know about a kind of memory. */
+static const struct mem_desc {
+	const char *name;
+	bool shared;		/* MAP_SHARED: writes reach the object */
+	bool file;		/* backed by a file we can pread() */
+	bool writeback;		/* its file system writes pages back */
+	size_t huge;		/* size of the pages backing it, 0 = base */
+} mems[] = {
+	[MEM_ANON] = { "private anonymous" },
+	[MEM_ANON_THP] = { "private anonymous THP", .huge = HPAGE },
+	[MEM_ANON_SHARED] = { "shared anonymous", .shared = true },
+	[MEM_HUGETLB] = { "private hugetlb", .huge = HPAGE },
+	[MEM_HUGETLBFS] = { "shared hugetlbfs file", .shared = true,
+			    .file = true, .huge = HPAGE },
+	[MEM_MEMFD] = { "shared memfd", .shared = true, .file = true },
+	[MEM_FILE_PRIVATE] = { "private ext4 file", .file = true,
+			       .writeback = true },
+	[MEM_FILE_SHARED] = { "shared ext4 file", .shared = true, .file = true,
+			      .writeback = true },
+};
+
+/*
+ * The rule: a longterm writable pin of a shared mapping of a file that
+ * needs dirty tracking (its file system writes pages back: not shmem,
+ * memfd or hugetlbfs) is refused with EOPNOTSUPP. Everything else works.
+ */
+static int mem_pin_result(const struct mem_desc *m, uint32_t flags)
+{
+	bool longterm_write = (flags & UPIN_PIN_WRITE) &&
+			      (flags & UPIN_PIN_LONGTERM);
+
+	if (longterm_write && m->shared && m->file && m->writeback)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static struct upin_info info_of(int fd)
+{
+	struct upin_info info;
+
+	if (upin_get_info(fd, &info))
+		memset(&info, 0xff, sizeof(info));
+	return info;
+}
+
+/* @len bytes of private anonymous memory aligned to @align, or MAP_FAILED. */
+static char *map_aligned(size_t len, size_t align)
+{
+	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		return p;
+	a = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + len, p + align - a);
+	return a;
+}
+
+/* An unlinked file in @dir, or -errno. */
+static int tmpfile_in(const char *dir)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/upin-mem-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
+/* Is @dir a mount of the file system with magic @magic? */
+static bool is_fs(const char *dir, long magic)
+{
+	struct statfs sfs;
+
+	return !statfs(dir, &sfs) && sfs.f_type == magic;
+}
+
+static long read_long(const char *path)
+{
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Writes all of @buf at @off of @fd. */
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n <= 0)
+			return -1;
+		buf = (const char *)buf + n;
+		len -= n;
+		off += n;
+	}
+	return 0;
+}
+
+FIXTURE(mem) {
+	long page;
+	int fd;			/* the context */
+	int file;		/* the backing file, -1 for anonymous memory */
+	char *map;
+	size_t size;
+	uint8_t *expect;	/* what the process saw before pinning */
+	const struct mem_desc *m;
+	int want;		/* mem_pin_result() of the variant */
+};
+
+FIXTURE_VARIANT(mem) {
+	enum mem_kind kind;
+	uint32_t flags;
+};
+
+#define MEM_VARIANTS(kind_, name_)					\
+	FIXTURE_VARIANT_ADD(mem, name_##_ro) {				\
+		.kind = kind_, .flags = 0 };				\
+	FIXTURE_VARIANT_ADD(mem, name_##_ro_longterm) {			\
+		.kind = kind_, .flags = UPIN_PIN_LONGTERM };		\
+	FIXTURE_VARIANT_ADD(mem, name_##_rw) {				\
+		.kind = kind_, .flags = UPIN_PIN_WRITE };		\
+	FIXTURE_VARIANT_ADD(mem, name_##_rw_longterm) {			\
+		.kind = kind_,						\
+		.flags = UPIN_PIN_WRITE | UPIN_PIN_LONGTERM }
+
+MEM_VARIANTS(MEM_ANON, anon);
+MEM_VARIANTS(MEM_ANON_THP, thp);
+MEM_VARIANTS(MEM_ANON_SHARED, anon_shared);
+MEM_VARIANTS(MEM_HUGETLB, hugetlb);
+MEM_VARIANTS(MEM_HUGETLBFS, hugetlbfs);
+MEM_VARIANTS(MEM_MEMFD, memfd);
+MEM_VARIANTS(MEM_FILE_PRIVATE, ext4_private);
+MEM_VARIANTS(MEM_FILE_SHARED, ext4_shared);
+
+FIXTURE_SETUP(mem)
+{
+	size_t i;
+
+	self->fd = -1;
+	self->file = -1;
+	self->map = MAP_FAILED;
+	self->page = sysconf(_SC_PAGESIZE);
+	self->m = &mems[variant->kind];
+	self->want = mem_pin_result(self->m, variant->flags);
+	if (geteuid())
+		SKIP(return, "needs root: /dev/upin is 0600 and reading the pin counters writes stat_refresh");
+	ASSERT_EQ(0, upin_pins_outstanding())
+		TH_LOG("FOLL_PIN pins outstanding before the test started");
+
+	self->size = self->m->huge ? 2 * self->m->huge :
+		     SMALL_PAGES * self->page;
+	switch (variant->kind) {
+	case MEM_ANON:
+		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		ASSERT_EQ(0, madvise(self->map, self->size, MADV_NOHUGEPAGE));
+		break;
+	case MEM_ANON_THP:
+		self->map = map_aligned(self->size, HPAGE);
+		ASSERT_NE(MAP_FAILED, self->map);
+		ASSERT_EQ(0, madvise(self->map, self->size, MADV_HUGEPAGE));
+		break;
+	case MEM_ANON_SHARED:
+		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		break;
+	case MEM_HUGETLB:
+		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+				 -1, 0);
+		if (self->map == MAP_FAILED)
+			SKIP(return, "MAP_HUGETLB of %zu MiB: %s (nr_hugepages %ld)",
+			     self->size >> 20, strerror(errno),
+			     read_long("/proc/sys/vm/nr_hugepages"));
+		break;
+	case MEM_HUGETLBFS:
+		if (!is_fs(HUGETLBFS_DIR, HUGETLBFS_MAGIC))
+			SKIP(return, "no hugetlbfs mounted at %s", HUGETLBFS_DIR);
+		self->file = tmpfile_in(HUGETLBFS_DIR);
+		ASSERT_LE(0, self->file);
+		ASSERT_EQ(0, ftruncate(self->file, self->size));
+		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, self->file, 0);
+		if (self->map == MAP_FAILED)
+			SKIP(return, "mmap of a %zu MiB hugetlbfs file: %s (nr_hugepages %ld)",
+			     self->size >> 20, strerror(errno),
+			     read_long("/proc/sys/vm/nr_hugepages"));
+		break;
+	case MEM_MEMFD:
+		self->file = memfd_create("upin-mem", MFD_CLOEXEC);
+		ASSERT_LE(0, self->file);
+		ASSERT_EQ(0, ftruncate(self->file, self->size));
+		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, self->file, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		break;
+	case MEM_FILE_PRIVATE:
+	case MEM_FILE_SHARED: {
+		uint8_t *content;
+
+		if (!is_fs(EXT4_DIR, EXT4_SUPER_MAGIC))
+			SKIP(return, "no ext4 mounted at %s", EXT4_DIR);
+		self->file = tmpfile_in(EXT4_DIR);
+		ASSERT_LE(0, self->file);
+		content = malloc(self->size);
+		ASSERT_NE(NULL, content);
+		upin_pat_fill(content, self->size, 0, SEED_FILE);
+		ASSERT_EQ(0, pwrite_all(self->file, content, self->size, 0));
+		free(content);
+		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+				 variant->kind == MEM_FILE_SHARED ?
+				 MAP_SHARED : MAP_PRIVATE, self->file, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		break;
+	}
+	}
+
+	/*
+	 * The process writes its data. In the private file mapping only even
+	 * pages, so that odd ones are still the file's page cache pages.
+	 */
+	for (i = 0; i < self->size; i += self->page)
+		if (variant->kind != MEM_FILE_PRIVATE || !(i / self->page % 2))
+			upin_pat_fill(self->map + i, self->page, i, SEED_PROC);
+	if (variant->kind == MEM_ANON_THP) {
+		long kb = upin_anon_huge_kb(self->map);
+
+		if (kb < (long)(self->size >> 10))
+			SKIP(return, "no THP: AnonHugePages %ld kB of %zu kB after MADV_HUGEPAGE",
+			     kb, self->size >> 10);
+	}
+	self->expect = malloc(self->size);
+	ASSERT_NE(NULL, self->expect);
+	memcpy(self->expect, self->map, self->size);
+
+	self->fd = upin_open();
+	ASSERT_LE(0, self->fd)
+		TH_LOG("open %s: %s", UPIN_DEV, strerror(-self->fd));
+}
+
+FIXTURE_TEARDOWN(mem)
+{
+	if (self->fd >= 0)
+		EXPECT_EQ(0, close(self->fd));
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->size);
+	if (self->file >= 0)
+		close(self->file);
+	free(self->expect);
+	/* The oracle: nothing pinned, nothing charged. */
+	ASSERT_EQ(0, upin_pins_outstanding());
+	ASSERT_EQ(0, upin_vmpin_kb(0));
+}
+
+/* Pin the whole mapping as the variant says; the test's verdict on refusal. */
+static int pin_variant(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(mem) *self,
+		       const FIXTURE_VARIANT(mem) *variant, uint64_t *h)
+{
+	uint64_t npages = 0;
+	int ret;
+
+	ret = upin_pin(self->fd, self->map, self->size, variant->flags, h,
+		       &npages);
+	EXPECT_EQ(self->want, ret)
+		TH_LOG("pin of %s memory, flags 0x%x", self->m->name,
+		       variant->flags);
+	if (ret == 0) {
+		EXPECT_EQ(self->size / self->page, npages);
+	}
+	return ret;
+}
+
+/* The region of the whole mapping holds the pages and charges it should. */
+#define ASSERT_REGION_HELD(npages) do {					\
+	struct upin_info __i = info_of(self->fd);			\
+									\
+	ASSERT_EQ(1, __i.nr_regions);					\
+	ASSERT_EQ((uint64_t)(npages), __i.pinned_pages);		\
+	ASSERT_EQ((long)(npages) * (self->page / 1024), upin_vmpin_kb(0)); \
+	ASSERT_EQ((long long)(npages), upin_pins_outstanding());	\
+} while (0)
+
+/* Nothing held: the refused pin left no region, pin or charge behind. */
+#define ASSERT_NOTHING_HELD() do {					\
+	struct upin_info __i = info_of(self->fd);			\
+									\
+	ASSERT_EQ(0, __i.nr_regions);					\
+	ASSERT_EQ(0, __i.pinned_pages);					\
+	ASSERT_EQ(0, __i.global_pinned_pages);				\
+	ASSERT_EQ(0, upin_vmpin_kb(0));					\
+	ASSERT_EQ(0, upin_pins_outstanding());				\
+} while (0)
+
+/* Offset of the first byte where @a and @b differ, or -1. */
+static long first_diff(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	size_t i;
+
+	if (!memcmp(a, b, len))
+		return -1;
+	for (i = 0; a[i] == b[i]; i++)
+		;
+	return (long)i;
+}
+
+/*
+ * The device reads what the process wrote before pinning, and the pin is
+ * accounted exactly; or, where the rule says so, the pin is refused and
+ * leaves nothing behind.
+ */
+TEST_F(mem, pin_reads_process_data)
+{
+	size_t npages = self->size / self->page, off;
+	struct upin_region r;
+	uint8_t *data;
+	uint64_t h;
+
+	if (pin_variant(_metadata, self, variant, &h)) {
+		ASSERT_NOTHING_HELD();
+		return;
+	}
+	ASSERT_REGION_HELD(npages);
+	ASSERT_EQ(0, upin_query(self->fd, h, &r));
+	ASSERT_EQ(variant->flags, r.pin_flags);
+	ASSERT_EQ((uintptr_t)self->map, r.addr);
+	ASSERT_EQ(self->size, r.length);
+	ASSERT_EQ(npages, r.npages);
+
+	data = malloc(self->size);
+	ASSERT_NE(NULL, data);
+	ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, self->size));
+	ASSERT_EQ(-1, first_diff(self->expect, data, self->size));
+	/* A read across the middle: a huge page boundary for huge memory. */
+	off = self->size / 2 - 100;
+	memset(data, 0, 200);
+	ASSERT_EQ(0, upin_access(self->fd, h, 0, off, data, 200));
+	ASSERT_EQ(-1, first_diff(self->expect + off, data, 200));
+	free(data);
+
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+	ASSERT_NOTHING_HELD();
+}
+
+/*
+ * The device's writes through a writable pin are what the process then
+ * reads, and for shared file mappings what the file holds (for private
+ * ones, never); a read-only pin refuses ACCESS_WRITE. Where the rule
+ * refuses the pin, a read-only longterm pin of the same mapping works.
+ */
+TEST_F(mem, device_write_visible)
+{
+	size_t off = self->size / 2 - 100, len = self->page + 200;
+	uint8_t *data = malloc(len), *file = malloc(len);
+	uint64_t h;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, file);
+	if (pin_variant(_metadata, self, variant, &h)) {
+		ASSERT_NOTHING_HELD();
+		ASSERT_EQ(0, upin_pin(self->fd, self->map, self->size,
+				      UPIN_PIN_LONGTERM, &h, NULL));
+		ASSERT_EQ(0, upin_access(self->fd, h, 0, off, data, len));
+		ASSERT_EQ(-1, first_diff(self->expect + off, data, len));
+		ASSERT_EQ(0, upin_unpin(self->fd, h));
+		goto out;
+	}
+
+	upin_pat_fill(data, len, off, SEED_DEV);
+	if (!(variant->flags & UPIN_PIN_WRITE)) {
+		ASSERT_EQ(-EPERM, upin_access(self->fd, h, UPIN_ACCESS_WRITE,
+					      off, data, len));
+		ASSERT_EQ(0, upin_unpin(self->fd, h));
+		ASSERT_EQ(-1, first_diff(self->expect, (uint8_t *)self->map,
+					 self->size));
+		if (self->file >= 0 && self->m->shared) {
+			ASSERT_EQ(len, pread(self->file, file, len, off));
+			ASSERT_EQ(-1, first_diff(self->expect + off, file, len));
+		}
+		goto out;
+	}
+
+	/* Written from just before the middle, across two page boundaries. */
+	ASSERT_EQ(0, upin_access(self->fd, h, UPIN_ACCESS_WRITE, off, data,
+				 len));
+	ASSERT_EQ(-1, first_diff(self->expect, (uint8_t *)self->map, off));
+	ASSERT_EQ(-1, upin_pat_mismatch(self->map + off, len, off, SEED_DEV));
+	ASSERT_EQ(-1, first_diff(self->expect + off + len,
+				 (uint8_t *)self->map + off + len,
+				 self->size - off - len));
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+	ASSERT_EQ(-1, upin_pat_mismatch(self->map + off, len, off, SEED_DEV));
+
+	if (self->file >= 0 && self->m->shared) {
+		/* The file has the device's data, also once written back. */
+		ASSERT_EQ(len, pread(self->file, file, len, off));
+		ASSERT_EQ(-1, upin_pat_mismatch(file, len, off, SEED_DEV));
+		if (self->m->writeback) {
+			ASSERT_EQ(0, fsync(self->file));
+			ASSERT_EQ(len, pread(self->file, file, len, off));
+			ASSERT_EQ(-1, upin_pat_mismatch(file, len, off,
+							SEED_DEV));
+		}
+	} else if (self->file >= 0) {
+		/* A private mapping's writes never reach the file. */
+		ASSERT_EQ(len, pread(self->file, file, len, off));
+		ASSERT_EQ(-1, upin_pat_mismatch(file, len, off, SEED_FILE));
+	}
+out:
+	free(data);
+	free(file);
+}
+
+/*
+ * SEGMENTS describes the region: maximal physically contiguous runs whose
+ * lengths add up, huge pages as runs of whole huge pages. Where the rule
+ * refuses the pin, it does so when any page of the range is such a mapping.
+ */
+TEST_F(mem, segments_describe_region)
+{
+	size_t npages = self->size / self->page, huge = self->m->huge;
+	struct upin_segment *segs;
+	uint64_t h, count, sum = 0, i;
+	struct upin_region r;
+
+	if (pin_variant(_metadata, self, variant, &h)) {
+		char *two;
+
+		ASSERT_NOTHING_HELD();
+		/* One anonymous page, then the file mapping. */
+		two = mmap(NULL, self->page + self->size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, two);
+		ASSERT_EQ(two + self->page,
+			  mmap(two + self->page, self->size,
+			       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			       self->file, 0));
+		memset(two, 1, self->page);
+		ASSERT_EQ(-EOPNOTSUPP, upin_pin(self->fd, two,
+						self->page + self->size,
+						variant->flags, NULL, NULL));
+		ASSERT_EQ(-EOPNOTSUPP, upin_pin(self->fd, two + self->page - 1,
+						2, variant->flags, NULL, NULL));
+		ASSERT_NOTHING_HELD();
+		/* The anonymous page alone is fine. */
+		ASSERT_EQ(0, upin_pin(self->fd, two, self->page,
+				      variant->flags, &h, NULL));
+		ASSERT_EQ(0, upin_unpin(self->fd, h));
+		munmap(two, self->page + self->size);
+		return;
+	}
+
+	ASSERT_EQ(0, upin_query(self->fd, h, &r));
+	segs = calloc(npages + 1, sizeof(*segs));
+	ASSERT_NE(NULL, segs);
+	ASSERT_EQ(0, upin_segments(self->fd, h, segs, npages + 1, &count));
+	ASSERT_EQ(r.nr_segments, count);
+	ASSERT_LE(1, count);
+	for (i = 0; i < count; i++) {
+		ASSERT_NE(0, segs[i].length);
+		ASSERT_EQ(0, segs[i].length % self->page);
+		/* As root: real, page aligned, maximal runs. */
+		ASSERT_NE(0, segs[i].phys);
+		ASSERT_EQ(0, segs[i].phys % self->page);
+		if (i)
+			ASSERT_NE(segs[i - 1].phys + segs[i - 1].length,
+				  segs[i].phys)
+				TH_LOG("segments %llu and %llu are one run",
+				       (unsigned long long)i - 1,
+				       (unsigned long long)i);
+		if (huge) {
+			ASSERT_EQ(0, segs[i].length % huge)
+				TH_LOG("segment %llu: %llu bytes",
+				       (unsigned long long)i,
+				       (unsigned long long)segs[i].length);
+			ASSERT_EQ(0, segs[i].phys % huge);
+		}
+		sum += segs[i].length;
+	}
+	ASSERT_EQ(self->size, sum);
+	free(segs);
+	ASSERT_REGION_HELD(npages);
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+	ASSERT_NOTHING_HELD();
+}
+
+/*
+ * Coherence of longterm pins of private anonymous memory with the
+ * process's own later writes, including after fork() and when the pin was
+ * taken on the shared zero page. The memory is not written in setup.
+ */
+FIXTURE(cow) {
+	long page;
+	int fd;
+	char *map;
+	size_t size;
+};
+
+FIXTURE_VARIANT(cow) {
+	bool thp;
+	uint32_t flags;
+};
+
+FIXTURE_VARIANT_ADD(cow, anon_ro_longterm) {
+	.thp = false, .flags = UPIN_PIN_LONGTERM };
+FIXTURE_VARIANT_ADD(cow, anon_rw_longterm) {
+	.thp = false, .flags = UPIN_PIN_LONGTERM | UPIN_PIN_WRITE };
+FIXTURE_VARIANT_ADD(cow, thp_ro_longterm) {
+	.thp = true, .flags = UPIN_PIN_LONGTERM };
+FIXTURE_VARIANT_ADD(cow, thp_rw_longterm) {
+	.thp = true, .flags = UPIN_PIN_LONGTERM | UPIN_PIN_WRITE };
+
+FIXTURE_SETUP(cow)
+{
+	self->fd = -1;
+	self->map = MAP_FAILED;
+	self->page = sysconf(_SC_PAGESIZE);
+	if (geteuid())
+		SKIP(return, "needs root: /dev/upin is 0600 and reading the pin counters writes stat_refresh");
+	ASSERT_EQ(0, upin_pins_outstanding())
+		TH_LOG("FOLL_PIN pins outstanding before the test started");
+	if (variant->thp) {
+		self->size = 2 * HPAGE;
+		self->map = map_aligned(self->size, HPAGE);
+		ASSERT_NE(MAP_FAILED, self->map);
+		ASSERT_EQ(0, madvise(self->map, self->size, MADV_HUGEPAGE));
+	} else {
+		self->size = SMALL_PAGES * self->page;
+		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		ASSERT_EQ(0, madvise(self->map, self->size, MADV_NOHUGEPAGE));
+	}
+	self->fd = upin_open();
+	ASSERT_LE(0, self->fd)
+		TH_LOG("open %s: %s", UPIN_DEV, strerror(-self->fd));
+}
+
+FIXTURE_TEARDOWN(cow)
+{
+	if (self->fd >= 0)
+		EXPECT_EQ(0, close(self->fd));
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->size);
+	ASSERT_EQ(0, upin_pins_outstanding());
+	ASSERT_EQ(0, upin_vmpin_kb(0));
+}
+
+/* The process writes SEED_PROC everywhere (THP variants: verified THPs). */
+#define POPULATE() do {							\
+	upin_pat_fill(self->map, self->size, 0, SEED_PROC);		\
+	if (variant->thp) {						\
+		long __kb = upin_anon_huge_kb(self->map);		\
+									\
+		if (__kb < (long)(self->size >> 10))			\
+			SKIP(return, "no THP: AnonHugePages %ld kB of %zu kB after MADV_HUGEPAGE", \
+			     __kb, self->size >> 10);			\
+	}								\
+} while (0)
+
+/* [start, end) of @data is pattern @seed, or zeroes for seed 0. */
+static long range_mismatch(const uint8_t *data, size_t start, size_t end,
+			   unsigned int seed)
+{
+	size_t i;
+
+	if (seed)
+		return upin_pat_mismatch(data + start, end - start, start, seed);
+	for (i = start; i < end; i++)
+		if (data[i])
+			return (long)(i - start);
+	return -1;
+}
+
+/*
+ * The device's view of [off, off + len) is pattern @seed and, outside it,
+ * pattern @rest_seed (0: zeroes).
+ */
+static void check_device_view(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(cow) *self, uint64_t h, size_t off,
+			      size_t len, unsigned int seed,
+			      unsigned int rest_seed)
+{
+	uint8_t *data = malloc(self->size);
+
+	ASSERT_NE(NULL, data);
+	ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, self->size));
+	ASSERT_EQ(-1, range_mismatch(data, off, off + len, seed))
+		TH_LOG("the device does not see the process's write at %zu+%zu",
+		       off, len);
+	ASSERT_EQ(-1, range_mismatch(data, 0, off, rest_seed))
+		TH_LOG("the device's view before %zu", off);
+	ASSERT_EQ(-1, range_mismatch(data, off + len, self->size, rest_seed))
+		TH_LOG("the device's view after %zu", off + len);
+	free(data);
+}
+
+TEST_F(cow, process_write_after_pin_seen)
+{
+	size_t off = self->size / 2 - 100, len = self->page + 200;
+	uint8_t dev[64];
+	uint64_t h;
+
+	POPULATE();
+	ASSERT_EQ(0, upin_pin(self->fd, self->map, self->size, variant->flags,
+			      &h, NULL));
+	upin_pat_fill(self->map + off, len, off, SEED_NEW);
+	check_device_view(_metadata, self, h, off, len, SEED_NEW, SEED_PROC);
+	if (variant->flags & UPIN_PIN_WRITE) {
+		/* And the other way round. */
+		upin_pat_fill(dev, sizeof(dev), 10, SEED_DEV);
+		ASSERT_EQ(0, upin_access(self->fd, h, UPIN_ACCESS_WRITE, 10,
+					 dev, sizeof(dev)));
+		ASSERT_EQ(-1, upin_pat_mismatch(self->map + 10, sizeof(dev), 10,
+						SEED_DEV));
+	}
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+}
+
+/*
+ * After fork(), the parent's writes still reach the pinned pages, and the
+ * child, which shared them copy-on-write, keeps its own view.
+ */
+TEST_F(cow, fork_parent_writes_seen)
+{
+	size_t off = self->size / 2 - 100, len = self->page + 200;
+	struct upin_report *rep = upin_report_new();
+	int go[2];
+	char msg[512] = "", c;
+	uint64_t h;
+	pid_t pid;
+
+	ASSERT_NE(NULL, rep);
+	POPULATE();
+	ASSERT_EQ(0, upin_pin(self->fd, self->map, self->size, variant->flags,
+			      &h, NULL));
+	ASSERT_EQ(0, pipe(go));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(go[1]);
+		UPIN_CHILD_CHECK(rep, 1, read(go[0], &c, 1));
+		/* The parent has written: the child still has the old data. */
+		UPIN_CHILD_CHECK(rep, -1, upin_pat_mismatch(self->map,
+							    self->size, 0,
+							    SEED_PROC));
+		/* pinned_vm is the parent's, not inherited. */
+		UPIN_CHILD_CHECK(rep, 0, upin_vmpin_kb(0));
+		_exit(0);
+	}
+	close(go[0]);
+	upin_pat_fill(self->map + off, len, off, SEED_NEW);
+	check_device_view(_metadata, self, h, off, len, SEED_NEW, SEED_PROC);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, upin_wait_child(pid, rep, msg, sizeof(msg)))
+		TH_LOG("%s", msg);
+	close(go[1]);
+	/* With the child gone, still coherent. */
+	upin_pat_fill(self->map + off, len, off, SEED_DEV);
+	check_device_view(_metadata, self, h, off, len, SEED_DEV, SEED_PROC);
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+}
+
+/* After fork(), the child's writes never reach the parent's pinned pages. */
+TEST_F(cow, fork_child_writes_not_seen)
+{
+	size_t off = self->size / 2 - 100, len = self->page + 200;
+	struct upin_report *rep = upin_report_new();
+	int go[2], wrote[2];
+	char msg[512] = "", c;
+	uint64_t h;
+	pid_t pid;
+
+	ASSERT_NE(NULL, rep);
+	POPULATE();
+	ASSERT_EQ(0, upin_pin(self->fd, self->map, self->size, variant->flags,
+			      &h, NULL));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(wrote));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(go[1]);
+		close(wrote[0]);
+		upin_pat_fill(self->map, self->size, 0, SEED_NEW);
+		UPIN_CHILD_CHECK(rep, 1, write(wrote[1], "w", 1));
+		UPIN_CHILD_CHECK(rep, 1, read(go[0], &c, 1));
+		/* The parent's later writes do not reach the child either. */
+		UPIN_CHILD_CHECK(rep, -1, upin_pat_mismatch(self->map,
+							    self->size, 0,
+							    SEED_NEW));
+		_exit(0);
+	}
+	close(go[0]);
+	close(wrote[1]);
+	ASSERT_EQ(1, read(wrote[0], &c, 1));
+	/* The child has written everything; neither the device nor we see it. */
+	check_device_view(_metadata, self, h, 0, 0, SEED_PROC, SEED_PROC);
+	ASSERT_EQ(-1, upin_pat_mismatch(self->map, self->size, 0, SEED_PROC));
+	/* The parent's own writes still do reach the device. */
+	upin_pat_fill(self->map + off, len, off, SEED_DEV);
+	check_device_view(_metadata, self, h, off, len, SEED_DEV, SEED_PROC);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, upin_wait_child(pid, rep, msg, sizeof(msg)))
+		TH_LOG("%s", msg);
+	close(go[1]);
+	close(wrote[0]);
+	check_device_view(_metadata, self, h, off, len, SEED_DEV, SEED_PROC);
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+}
+
+/*
+ * A longterm pin of memory the process has only read, so it maps the shared
+ * zero page (the huge zero page for THP), then a process write: the
+ * contract requires the device to see it. Linux 6.2 made R/O longterm GUP
+ * unshare the zero page; on older kernels the module has to do it.
+ */
+TEST_F(cow, zero_page_then_write_seen)
+{
+	size_t off = self->size / 2 - 100, len = self->page + 200;
+	struct utsname u;
+	size_t i;
+	uint64_t h;
+
+	/* Read faults map the zero page. */
+	for (i = 0; i < self->size; i += self->page)
+		ASSERT_EQ(0, ((volatile char *)self->map)[i]);
+	ASSERT_EQ(0, upin_pin(self->fd, self->map, self->size, variant->flags,
+			      &h, NULL));
+	upin_pat_fill(self->map + off, len, off, SEED_NEW);
+	uname(&u);
+	TH_LOG("kernel %s", u.release);
+	check_device_view(_metadata, self, h, off, len, SEED_NEW, 0);
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+}
+
+TEST_HARNESS_MAIN
