@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+#ifndef _UAPI_LINUX_UPIN_H
+#define _UAPI_LINUX_UPIN_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
 /*
  * upin: pin user memory from a driver, the way a driver should.
  *
@@ -54,12 +60,6 @@
  *   hugetlbfs have no writeback and may be pinned so; a read-only longterm
  *   pin of any file mapping is allowed.
  */
-#ifndef _UAPI_LINUX_UPIN_H
-#define _UAPI_LINUX_UPIN_H
-
-#include <linux/ioctl.h>
-#include <linux/types.h>
-
 /** define UPIN_ABI_VERSION - reported in &upin_info.abi_version */
 #define UPIN_ABI_VERSION 1
 
