@@ -22,7 +22,8 @@
 #ifndef __UPIN_COMPAT_H
 #define __UPIN_COMPAT_H
 
-#include <linux/pagemap.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
 
 /*
  * Linux 6.2, "mm: extend FAULT_FLAG_UNSHARE support to anything in a COW
@@ -30,10 +31,14 @@
  * pages that are not exclusive anonymous pages (the shared zeropage, page
  * cache), so the pin keeps seeing what the process writes later. Before
  * it, such a pin holds the zeropage and goes stale at the first write.
- * Give older kernels the same result: fault the range in writable first.
- * A write fault installs exclusive anonymous copies with the same contents
- * and writes nothing; it stops quietly at the first page that cannot be
- * written, which the process could not write either.
+ * Give older kernels the same result: write-fault the writable private
+ * mappings of the range first. A write fault installs exclusive anonymous
+ * copies with the same contents and writes nothing. Shared mappings are
+ * left alone: they have no COW to break, and a write fault there would
+ * dirty the file and change its mtime for a read-only pin. Unlike 6.2's
+ * unshare fault, this cannot reach private mappings without PROT_WRITE,
+ * which the process cannot write either. It stops quietly at a hole or a
+ * page that cannot be faulted in: GUP reports those right after.
  *
  * Probe (src/Kbuild): 6.1's include/linux/mm.h declares
  * gup_must_unshare(unsigned int flags, ...); 6.2 added a vma argument.
@@ -42,7 +47,25 @@
 static inline void upin_compat_unshare_cow(unsigned long start,
 					   unsigned long len)
 {
-	fault_in_safe_writeable((const char __user *)start, len);
+	struct mm_struct *mm = current->mm;
+	unsigned long addr, end = start + len;
+	struct vm_area_struct *vma;
+	bool unlocked = false;
+
+	mmap_read_lock(mm);
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || fatal_signal_pending(current))
+			break;
+		if (!is_cow_mapping(vma->vm_flags) ||
+		    !(vma->vm_flags & VM_WRITE)) {
+			addr = vma->vm_end - PAGE_SIZE;
+			continue;
+		}
+		if (fixup_user_fault(mm, addr, FAULT_FLAG_WRITE, &unlocked))
+			break;
+	}
+	mmap_read_unlock(mm);
 }
 #else
 static inline void upin_compat_unshare_cow(unsigned long start,

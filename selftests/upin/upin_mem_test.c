@@ -17,6 +17,7 @@
 #include <linux/magic.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -131,6 +132,11 @@ static bool is_fs(const char *dir, long magic)
 
 	return !statfs(dir, &sfs) && sfs.f_type == magic;
 }
+
+/* 2000-01-01, set as the backing file's times once the process wrote. */
+static const struct timespec old_times[2] = {
+	{ .tv_sec = 946684800 }, { .tv_sec = 946684800 },
+};
 
 static long read_long(const char *path)
 {
@@ -298,6 +304,9 @@ FIXTURE_SETUP(mem)
 	self->expect = malloc(self->size);
 	ASSERT_NE(NULL, self->expect);
 	memcpy(self->expect, self->map, self->size);
+	/* An old mtime, so that any later write to the file shows. */
+	if (self->file >= 0)
+		ASSERT_EQ(0, futimens(self->file, old_times));
 
 	self->fd = upin_open();
 	ASSERT_LE(0, self->fd)
@@ -371,9 +380,10 @@ static long first_diff(const uint8_t *a, const uint8_t *b, size_t len)
 }
 
 /*
- * The device reads what the process wrote before pinning, and the pin is
- * accounted exactly; or, where the rule says so, the pin is refused and
- * leaves nothing behind.
+ * The device reads what the process wrote before pinning, the pin is
+ * accounted exactly, and a read-only pin does not write to the file behind
+ * the mapping; or, where the rule says so, the pin is refused and leaves
+ * nothing behind.
  */
 TEST_F(mem, pin_reads_process_data)
 {
@@ -406,6 +416,16 @@ TEST_F(mem, pin_reads_process_data)
 
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
 	ASSERT_NOTHING_HELD();
+
+	/* A read-only pin is no write: the file was not touched. */
+	if (self->file >= 0 && !(variant->flags & UPIN_PIN_WRITE)) {
+		struct stat st;
+
+		ASSERT_EQ(0, fstat(self->file, &st));
+		ASSERT_EQ(old_times[1].tv_sec, st.st_mtim.tv_sec)
+			TH_LOG("a read-only pin changed the file's mtime");
+		ASSERT_EQ(old_times[1].tv_nsec, st.st_mtim.tv_nsec);
+	}
 }
 
 /*
