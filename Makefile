@@ -2,19 +2,30 @@
 #
 # upin: top-level build.
 #
-#   make                    build src/upin.ko for the running kernel
+#   make                    build src/upin.ko for the running kernel, and
+#                           libupin and upinctl (in build/tools/)
 #   make KDIR=/path/to/kernel/build
-#   make modules_install    install it (then run depmod)
+#   make modules_install    install the module (kbuild runs depmod)
+#   make install            install libupin, its headers, upin.pc, upinctl
+#                           and the man pages (PREFIX=/usr/local, DESTDIR=)
+#   make uninstall          remove what make install installed
 #   make demo               boot a VM, pin and read through a buffer
 #   make check              the whole test suite, in VMs, on every kernel
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-all: modules
+all: tools modules
 
-modules modules_install clean:
+modules modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
+
+tools install uninstall:
+	$(MAKE) -C tools $(patsubst tools,all,$@)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C tools clean
 
 check:
 	tools/run-tests
@@ -22,4 +33,4 @@ check:
 demo:
 	tools/run-tests --demo
 
-.PHONY: all modules modules_install clean check demo
+.PHONY: all modules modules_install tools install uninstall clean check demo
