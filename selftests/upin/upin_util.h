@@ -112,8 +112,10 @@ static inline long upin_vmpin_kb(pid_t pid)
 
 /*
  * Thin wrappers over the commands, each returning 0 or -errno. Output
- * pointers may be NULL when the caller does not need the value.
+ * pointers may be NULL when the caller does not need the value. A test of
+ * libupin, whose functions have these names, defines UPIN_UTIL_NO_WRAPPERS.
  */
+#ifndef UPIN_UTIL_NO_WRAPPERS
 
 /* Opens a new context, or returns -errno. */
 static inline int upin_open(void)
@@ -215,6 +217,7 @@ static inline int upin_segments(int fd, uint64_t handle,
 		*count = s.count;
 	return ret;
 }
+#endif /* UPIN_UTIL_NO_WRAPPERS */
 
 /**
  * upin_drop_cap() - remove a capability from the calling thread
