@@ -9,7 +9,8 @@
  *
  * Supported: Linux 6.1 to 6.12 (Debian bookworm and bookworm-backports).
  *
- * Shims below: UPIN_COMPAT_NO_COW_UNSHARE (6.1).
+ * Shims below: UPIN_COMPAT_NO_COW_UNSHARE (6.1), UPIN_COMPAT_GUP_VMAS (6.1),
+ * UPIN_COMPAT_NO_GUP_TEST_LONGTERM (6.1).
  *
  * Differences that need no shim:
  * - FOLL_LONGTERM | FOLL_WRITE of a file mapping that needs dirty tracking:
@@ -72,6 +73,34 @@ static inline void upin_compat_unshare_cow(unsigned long start,
 					   unsigned long len)
 {
 }
+#endif
+
+/*
+ * Linux 6.5, "mm/gup: remove vmas parameter from get_user_pages()" and
+ * "mm/gup: remove vmas parameter from pin_user_pages()": both lost their
+ * last argument. Give older kernels the new signatures (gup_test.c).
+ *
+ * Probe (src/Kbuild): the declaration of pin_user_pages() in
+ * include/linux/mm.h names vmas.
+ */
+#ifdef UPIN_COMPAT_GUP_VMAS
+#define get_user_pages(start, nr_pages, gup_flags, pages) \
+	get_user_pages(start, nr_pages, gup_flags, pages, NULL)
+#define pin_user_pages(start, nr_pages, gup_flags, pages) \
+	pin_user_pages(start, nr_pages, gup_flags, pages, NULL)
+#endif
+
+/*
+ * Linux 6.2, "mm/gup_test: start/stop/read functionality for PIN LONGTERM
+ * test": /sys/kernel/debug/gup_test learnt PIN_LONGTERM_TEST_START, _STOP
+ * and _READ. gup_test.c speaks the ABI of the running kernel, so on older
+ * kernels it answers them with EINVAL, as their mm/gup_test.c does.
+ *
+ * Probe (src/Kbuild): mm/gup_test.h when the build tree has it, else the
+ * vma argument of gup_must_unshare() that came in the same series.
+ */
+#ifndef UPIN_COMPAT_NO_GUP_TEST_LONGTERM
+#define UPIN_COMPAT_NO_GUP_TEST_LONGTERM 0
 #endif
 
 #endif /* __UPIN_COMPAT_H */

@@ -354,11 +354,13 @@ static int __init upin_init(void)
 		upin_debugfs_exit();
 		return ret;
 	}
+	upin_gup_test_init();
 	return 0;
 }
 
 static void __exit upin_exit(void)
 {
+	upin_gup_test_exit();
 	misc_deregister(&upin_misc);
 	upin_debugfs_exit();
 }

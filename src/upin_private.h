@@ -123,4 +123,8 @@ void upin_debugfs_exit(void);
 void upin_debugfs_add(struct upin_ctx *ctx);
 void upin_debugfs_del(struct upin_ctx *ctx);
 
+/* gup_test.c */
+void upin_gup_test_init(void);
+void upin_gup_test_exit(void);
+
 #endif /* __UPIN_PRIVATE_H */
