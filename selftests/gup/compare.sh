@@ -1,0 +1,286 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Read what selftests/gup/run.sh printed in a test VM, and compare it, case
+# by case, with the same binaries run on a reference kernel that has the
+# real gup_test (CONFIG_GUP_TEST).
+#
+#   selftests/gup/compare.sh results GUEST-LOG
+#   selftests/gup/compare.sh compare --upin RESULTS [--reference RESULTS]
+#                            [--why TEXT] [--known FILE] [--series S]
+#                            [--table FILE]
+#
+# "results" prints one line per case, tab-separated: program, case, outcome
+# (pass, skip, xfail or fail) and description. A gup_test command line is
+# one case; cow, gup_longterm and run.sh's own checks ("upin ...") give one
+# case per TAP result, plus case "end": the program ran every case it
+# planned.
+#
+# "compare" prints TAP, one result per case:
+#  - with --reference: the case must end the same way through upin as on
+#    the reference kernel, and not fail on both; skip and xfail on both are
+#    reported as skipped (never as passed);
+#  - without it: the case must pass; --why says why there is no reference
+#    (the kernel has none, or it is missing) and, if given, skipped and
+#    xfail cases are reported as skipped instead of failing.
+# run.sh's own checks must pass and are never compared. A case that fails
+# these rules but matches a line of the --known file (default
+# selftests/gup/known-differences) is reported as skipped, with the reason
+# the file gives. The whole table goes to --table; a summary per program
+# and every row that is not "same" go to stderr.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+usage()
+{
+	awk 'NR > 3 && /^#/ { sub(/^# ?/, ""); print; next } NR > 3 { exit }' "$0"
+}
+
+results()
+{
+	awk '
+	function flush_prog(   n, i, o) {
+		if (prog == "")
+			return
+		if (prog ~ /^gup_test /) {
+			o = "pass"
+			if (status == "" || (status != 0 && status != 4) || nfail)
+				o = "fail"
+			else if (status == 4 || nskip)
+				o = "skip"
+			print prog "\t-\t" o "\t" prog
+		} else {
+			o = (plan != "" && nres == plan && !bail && status != "") ? "pass" : "fail"
+			printf "%s\tend\t%s\tran %d of %s planned cases, exit %s%s\n",
+				prog, o, nres, plan == "" ? "?" : plan,
+				status == "" ? "?" : status, bail ? ", bailed out" : ""
+		}
+		prog = ""
+	}
+	{ sub(/\r$/, "") }
+	!/^# gup\[/ { next }
+	{
+		label = substr($0, 7)
+		i = index(label, "] ")
+		if (!i) {
+			if (label !~ /\]$/)
+				next
+			line = ""
+			label = substr(label, 1, length(label) - 1)
+		} else {
+			line = substr(label, i + 2)
+			label = substr(label, 1, i - 1)
+		}
+		if (label != prog) {
+			flush_prog()
+			prog = label; plan = ""; nres = 0; nfail = 0; nskip = 0
+			bail = 0; status = ""; run = ""
+		}
+		if (line ~ /^exit [0-9]+$/) {
+			status = substr(line, 6) + 0
+			flush_prog()
+			next
+		}
+		if (line ~ /^1\.\.[0-9]+/) {
+			plan = substr(line, 4) + 0
+			next
+		}
+		if (line ~ /^Bail out!/)
+			bail = 1
+		if (line ~ /^# \[RUN\] /) {
+			run = substr(line, 3)
+			next
+		}
+		if (line !~ /^(not )?ok [0-9]+/)
+			next
+		nres++
+		o = "pass"
+		if (line ~ /^not ok/) {
+			o = "fail"; nfail++
+		} else if (toupper(line) ~ /# *SKIP/) {
+			o = "skip"; nskip++
+		} else if (toupper(line) ~ /# *XFAIL/) {
+			o = "xfail"
+		}
+		d = line
+		sub(/^(not )?ok /, "", d)
+		key = d
+		sub(/ .*/, "", key)
+		sub(/^[0-9]+ ?/, "", d)
+		sub(/^# *(SKIP|XFAIL|skip|xfail) */, "", d)
+		if (prog !~ /^gup_test /)
+			print prog "\t" key "\t" o "\t" (run != "" ? run ": " : "") d
+	}
+	END { flush_prog() }' "$1"
+}
+
+compare()
+{
+	local upin= ref= why= known=$here/known-differences series=- table=/dev/null
+
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--upin) upin=$2; shift 2 ;;
+		--reference) ref=$2; shift 2 ;;
+		--why) why=$2; shift 2 ;;
+		--known) known=$2; shift 2 ;;
+		--series) series=$2; shift 2 ;;
+		--table) table=$2; shift 2 ;;
+		*) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
+		esac
+	done
+	[ -n "$upin" ] || { usage >&2; exit 2; }
+
+	awk -F '\t' -v ref="$ref" -v why="$why" -v known="$known" \
+	    -v series="$series" -v table="$table" '
+	function glob2re(g) {
+		gsub(/[][\\.^$+(){}|]/, "\\\\&", g)
+		gsub(/\*/, ".*", g)
+		gsub(/\?/, ".", g)
+		return "^" g "$"
+	}
+	function explained(prog, key, desc, outcomes,   i) {
+		for (i = 1; i <= nknown; i++)
+			if (series ~ kseries[i] && prog ~ kprog[i] &&
+			    outcomes ~ kout[i] && (key " " desc) ~ kcase[i]) {
+				kused[i] = 1
+				return kwhy[i]
+			}
+		return ""
+	}
+	function row(s) {
+		print s > table
+	}
+	BEGIN {
+		# known-differences: SERIES, PROGRAM, UPIN/REFERENCE outcomes,
+		# CASE (globs) and REASON, separated by tabs.
+		while (known != "" && (getline l < known) > 0) {
+			if (l ~ /^[ \t]*(#|$)/)
+				continue
+			n = split(l, f, /\t+/)
+			if (n < 5) {
+				print "compare.sh: " known ": not 5 fields: " l > "/dev/stderr"
+				continue
+			}
+			nknown++
+			kseries[nknown] = glob2re(f[1])
+			kprog[nknown] = glob2re(f[2])
+			kout[nknown] = glob2re(f[3])
+			kcase[nknown] = glob2re(f[4])
+			kwhy[nknown] = f[5]
+			kline[nknown] = l
+		}
+		if (ref != "")
+			while ((getline l < ref) > 0) {
+				split(l, f, "\t")
+				if (f[1] ~ /^upin/)
+					continue
+				k = f[1] SUBSEP f[2]
+				r[k] = f[3]
+				if (!(k in seen)) {
+					seen[k] = 1
+					order[++n_order] = k
+					desc[k] = f[4]
+				}
+			}
+	}
+	{
+		k = $1 SUBSEP $2
+		u[k] = $3
+		if (!(k in seen)) {
+			seen[k] = 1
+			order[++n_order] = k
+		}
+		desc[k] = $4
+	}
+	END {
+		row(sprintf("%-6s %-6s %-8s %s", "upin", "ref", "verdict", "case"))
+		for (i = 1; i <= n_order; i++) {
+			k = order[i]
+			split(k, kk, SUBSEP)
+			prog = kk[1]; key = kk[2]
+			uo = (k in u) ? u[k] : "none"
+			own = prog ~ /^upin/
+			ro = (ref == "" || own) ? "-" : ((k in r) ? r[k] : "none")
+			if (own || ref == "") {
+				if (uo == "pass")
+					v = "pass"
+				else if (!own && why != "" && (uo == "skip" || uo == "xfail"))
+					v = uo
+				else
+					v = "FAIL"
+			} else if (uo != ro) {
+				v = "DIFFERS"
+			} else if (uo == "fail") {
+				v = "FAIL"
+			} else {
+				v = (uo == "pass") ? "same" : uo
+			}
+			name = prog (key == "-" ? "" : " " key) (desc[k] != prog ? ": " desc[k] : "")
+			reason = ""
+			if (v == "DIFFERS" || v == "FAIL") {
+				reason = explained(prog, key, desc[k], uo "/" ro)
+				if (reason != "")
+					v = "known"
+			}
+			row(sprintf("%-6s %-6s %-8s %s", uo, ro, v, name))
+			tap = "gup/" name (ro == "-" ? " (" uo ")" : " (upin " uo ", reference " ro ")")
+			nt++
+			if (v == "pass" || v == "same")
+				print "ok " nt " " tap
+			else if (v == "skip" || v == "xfail")
+				print "ok " nt " " tap " # SKIP " (v == "xfail" ? "expected failure (XFAIL) on both" : "skipped")
+			else if (v == "known")
+				print "ok " nt " " tap " # SKIP listed in selftests/gup/known-differences: " reason
+			else
+				print "not ok " nt " " tap
+			b = prog
+			sub(/ .*/, "", b)
+			if (!(b in bseen)) {
+				bseen[b] = 1
+				border[++nb] = b
+			}
+			cnt[b]++
+			cu[b, uo]++
+			cr[b, ro]++
+			cv[b, v]++
+			if (v == "FAIL" || v == "DIFFERS")
+				bad[++nbad] = sprintf("  %-6s %-6s %-8s %s%s", uo, ro, v, name,
+					reason != "" ? " [" reason "]" : "")
+		}
+		if (ref == "" && why != "") {
+			nt++
+			print "ok " nt " gup: comparison with the real gup_test # SKIP " why
+		}
+		printf "  %-13s %5s | %-25s | %-30s | %4s %6s %6s\n", "program", "cases",
+			"upin pass skip xfail fail", ref == "" ? "reference: none" : "reference pass skip xfail fail",
+			"ok", "listed", "failed" > "/dev/stderr"
+		for (i = 1; i <= nb; i++) {
+			b = border[i]
+			printf "  %-13s %5d | %9d %4d %5d %4d | ", b, cnt[b],
+				cu[b, "pass"], cu[b, "skip"], cu[b, "xfail"],
+				cu[b, "fail"] + cu[b, "none"] > "/dev/stderr"
+			if (ref == "")
+				printf "%-30s | ", "-" > "/dev/stderr"
+			else
+				printf "%14d %4d %5d %4d | ", cr[b, "pass"], cr[b, "skip"],
+					cr[b, "xfail"], cr[b, "fail"] + cr[b, "none"] > "/dev/stderr"
+			printf "%4d %6d %6d\n", cv[b, "same"] + cv[b, "pass"] + cv[b, "skip"] + cv[b, "xfail"],
+				cv[b, "known"], cv[b, "FAIL"] + cv[b, "DIFFERS"] > "/dev/stderr"
+		}
+		for (i = 1; i <= nbad; i++)
+			print bad[i] > "/dev/stderr"
+		for (i = 1; i <= nknown; i++)
+			if (!kused[i])
+				row("(known-differences entry not needed here: " kline[i] ")")
+		print "1.." nt
+	}' "$upin"
+}
+
+case "${1:-}" in
+results) [ $# -eq 2 ] || { usage >&2; exit 2; }; results "$2" ;;
+compare) shift; compare "$@" ;;
+-h|--help) usage ;;
+*) usage >&2; exit 2 ;;
+esac
