@@ -4,8 +4,9 @@
  *
  * Handles index an xarray. They are issued in increasing order from
  * &upin_ctx.last_handle and never reused while the file is open, also when
- * a pin fails after its handle was reserved. A reserved slot holds NULL, so
- * lookups and LIST skip pins still in flight.
+ * a pin fails after its handle was reserved. A pin in flight counts in
+ * &upin_ctx.nr_regions but has no slot yet: lookups and LIST do not see it
+ * until upin_ctx_commit() stores it, under one hold of the xarray's lock.
  */
 #include <linux/cred.h>
 #include <linux/pid.h>
@@ -72,57 +73,65 @@ void upin_ctx_destroy(struct upin_ctx *ctx)
 }
 
 /**
- * upin_ctx_reserve() - reserve a handle and a slot for a new region
+ * upin_ctx_reserve() - count a new region and issue its handle
  * @ctx: the context
  * @handle: out, the handle
  *
- * Return: 0, -ENOSPC when the context holds max_regions regions or has used
- * up the handle space, or -ENOMEM.
+ * Takes no lock: the count and the handle are atomics. The region becomes
+ * visible only when upin_ctx_commit() publishes it.
+ *
+ * Return: 0, or -ENOSPC when the context holds max_regions regions or has
+ * used up the handle space.
  */
 int upin_ctx_reserve(struct upin_ctx *ctx, unsigned long *handle)
 {
-	int ret;
+	long last = atomic_long_read(&ctx->last_handle);
 
-	xa_lock(&ctx->regions);
-	if (ctx->nr_regions >= ctx->max_regions ||
-	    ctx->last_handle == ULONG_MAX) {
-		xa_unlock(&ctx->regions);
+	if (!atomic_add_unless(&ctx->nr_regions, 1, ctx->max_regions))
 		return -ENOSPC;
-	}
-	*handle = ++ctx->last_handle;
-	ctx->nr_regions++;
-	/* Inserting NULL reserves the slot, so the final store cannot fail. */
-	ret = __xa_insert(&ctx->regions, *handle, NULL, GFP_KERNEL_ACCOUNT);
-	if (ret)
-		ctx->nr_regions--;
-	xa_unlock(&ctx->regions);
-	return ret;
+	do {
+		if ((unsigned long)last == ULONG_MAX) {
+			atomic_dec(&ctx->nr_regions);
+			return -ENOSPC;
+		}
+	} while (!atomic_long_try_cmpxchg(&ctx->last_handle, &last, last + 1));
+	*handle = (unsigned long)last + 1;
+	return 0;
 }
 
 /**
- * upin_ctx_unreserve() - give back a slot whose pin failed
+ * upin_ctx_unreserve() - uncount a region whose pin failed
  * @ctx: the context
- * @handle: a handle from upin_ctx_reserve(); it is not issued again
+ *
+ * Its handle is not issued again.
  */
-void upin_ctx_unreserve(struct upin_ctx *ctx, unsigned long handle)
+void upin_ctx_unreserve(struct upin_ctx *ctx)
 {
-	xa_lock(&ctx->regions);
-	__xa_erase(&ctx->regions, handle);
-	ctx->nr_regions--;
-	xa_unlock(&ctx->regions);
+	atomic_dec(&ctx->nr_regions);
 }
 
 /**
  * upin_ctx_commit() - publish a pinned region under its reserved handle
  * @ctx: the context
- * @region: the region; the context takes over its reference
+ * @region: the region; on success the context takes over its reference
+ *
+ * Return: 0, or -ENOMEM when the xarray cannot grow.
  */
-void upin_ctx_commit(struct upin_ctx *ctx, struct upin_kregion *region)
+int upin_ctx_commit(struct upin_ctx *ctx, struct upin_kregion *region)
 {
+	size_t bytes = upin_region_metadata(region);
+	void *old;
+
 	xa_lock(&ctx->regions);
-	WARN_ON(__xa_store(&ctx->regions, region->handle, region, 0));
-	ctx->pinned_pages += region->npages;
+	old = __xa_store(&ctx->regions, region->handle, region,
+			 GFP_KERNEL_ACCOUNT);
+	if (!xa_is_err(old)) {
+		ctx->pinned_pages += region->npages;
+		ctx->metadata_bytes += bytes;
+	}
 	xa_unlock(&ctx->regions);
+	WARN_ON_ONCE(old && !xa_is_err(old));
+	return xa_err(old);
 }
 
 /**
@@ -159,20 +168,20 @@ struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle)
  */
 int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle)
 {
-	struct upin_kregion *region = NULL;
+	struct upin_kregion *region;
 
 	if (!handle || handle > ULONG_MAX)
 		return -ENOENT;
 	xa_lock(&ctx->regions);
-	region = xa_load(&ctx->regions, handle);
+	region = __xa_erase(&ctx->regions, handle);
 	if (region) {
-		__xa_erase(&ctx->regions, handle);
-		ctx->nr_regions--;
 		ctx->pinned_pages -= region->npages;
+		ctx->metadata_bytes -= upin_region_metadata(region);
 	}
 	xa_unlock(&ctx->regions);
 	if (!region)
 		return -ENOENT;
+	atomic_dec(&ctx->nr_regions);
 	upin_region_put(region);
 	return 0;
 }

@@ -5,10 +5,11 @@
  * file, then one "region" line per region it holds, as key=value pairs:
  *
  *   context pid=212 comm=upin_abi_test regions=1 pinned_pages=16
+ *           metadata_bytes=89
  *   region pid=212 handle=1 addr=0x7f5a3c000000 length=65536
  *          flags=write,longterm npages=16 segments=3
  *
- * (a region is one line; it is folded here).
+ * (a context and a region are one line each; they are folded here).
  */
 #include <linux/debugfs.h>
 #include <linux/mutex.h>
@@ -45,9 +46,10 @@ static int upin_regions_show(struct seq_file *m, void *unused)
 	list_for_each_entry(ctx, &upin_contexts, node) {
 		/* Regions leave the xarray only under this lock: they stay alive. */
 		xa_lock(&ctx->regions);
-		seq_printf(m, "context pid=%d comm=%s regions=%u pinned_pages=%lu\n",
-			   ctx->pid, ctx->comm, ctx->nr_regions,
-			   ctx->pinned_pages);
+		seq_printf(m, "context pid=%d comm=%s regions=%u pinned_pages=%lu metadata_bytes=%lu\n",
+			   ctx->pid, ctx->comm,
+			   atomic_read(&ctx->nr_regions), ctx->pinned_pages,
+			   ctx->metadata_bytes);
 		xa_for_each(&ctx->regions, handle, region)
 			seq_printf(m, "region pid=%d handle=%lu addr=0x%llx length=%llu flags=%s npages=%lu segments=%lu\n",
 				   ctx->pid, handle, region->addr,

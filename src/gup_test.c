@@ -310,7 +310,7 @@ static int upin_gup_test_start(struct upin_gup_test_file *gt,
 {
 	struct upin_gup_test_longterm args;
 	u32 flags = UPIN_PIN_LONGTERM;
-	struct upin_kregion *region;
+	unsigned long handle, npages;
 	struct upin_ctx *ctx;
 	int ret;
 
@@ -330,30 +330,15 @@ static int upin_gup_test_start(struct upin_gup_test_file *gt,
 	ctx = upin_ctx_create();
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
-	region = upin_region_alloc(ctx, args.addr, args.size, flags);
-	if (IS_ERR(region)) {
-		ret = PTR_ERR(region);
-		goto err_ctx;
+	ret = upin_pin(ctx, args.addr, args.size, flags, &handle, &npages);
+	if (ret) {
+		upin_ctx_destroy(ctx);
+		/* GUP itself refuses such a pin with EFAULT since Linux 6.5. */
+		return ret == -EOPNOTSUPP ? -EFAULT : ret;
 	}
-	ret = upin_ctx_reserve(ctx, &region->handle);
-	if (ret)
-		goto err_free;
-	ret = upin_pin_region(region);
-	if (ret)
-		goto err_unreserve;
-	upin_ctx_commit(ctx, region);
 	gt->ctx = ctx;
-	gt->handle = region->handle;
+	gt->handle = handle;
 	return 0;
-
-err_unreserve:
-	upin_ctx_unreserve(ctx, region->handle);
-err_free:
-	upin_region_free(region);
-err_ctx:
-	upin_ctx_destroy(ctx);
-	/* GUP itself refuses such a pin with EFAULT since Linux 6.5. */
-	return ret == -EOPNOTSUPP ? -EFAULT : ret;
 }
 
 /* PIN_LONGTERM_TEST_READ: copy the pinned pages to a user buffer. */

@@ -67,8 +67,8 @@ static int upin_cmd_get_info(struct upin_ucmd *ucmd)
 	cmd->page_size = PAGE_SIZE;
 	cmd->features = UPIN_FEATURE_PIN_WRITE | UPIN_FEATURE_PIN_LONGTERM |
 			UPIN_FEATURE_ACCESS_WRITE | UPIN_FEATURE_SEGMENTS;
+	cmd->nr_regions = atomic_read(&ctx->nr_regions);
 	xa_lock(&ctx->regions);
-	cmd->nr_regions = ctx->nr_regions;
 	cmd->pinned_pages = ctx->pinned_pages;
 	xa_unlock(&ctx->regions);
 	cmd->max_regions = ctx->max_regions;
@@ -80,37 +80,22 @@ static int upin_cmd_get_info(struct upin_ucmd *ucmd)
 static int upin_cmd_pin(struct upin_ucmd *ucmd)
 {
 	struct upin_pin *cmd = ucmd->cmd;
-	struct upin_ctx *ctx = ucmd->ctx;
-	struct upin_kregion *region;
+	unsigned long handle, npages;
 	int ret;
 
 	if (cmd->flags & ~(UPIN_PIN_WRITE | UPIN_PIN_LONGTERM))
 		return -EOPNOTSUPP;
 
-	region = upin_region_alloc(ctx, cmd->addr, cmd->length, cmd->flags);
-	if (IS_ERR(region))
-		return PTR_ERR(region);
-	ret = upin_ctx_reserve(ctx, &region->handle);
+	ret = upin_pin(ucmd->ctx, cmd->addr, cmd->length, cmd->flags, &handle,
+		       &npages);
 	if (ret)
-		goto err_free;
-	ret = upin_pin_region(region);
-	if (ret)
-		goto err_unreserve;
-
-	cmd->handle = region->handle;
-	cmd->npages = region->npages;
+		return ret;
+	/* Published: from here on the handle undoes it all. */
+	cmd->handle = handle;
+	cmd->npages = npages;
 	ret = upin_ucmd_respond(ucmd);
 	if (ret)
-		goto err_unpin;
-	upin_ctx_commit(ctx, region);
-	return 0;
-
-err_unpin:
-	upin_unpin_region(region);
-err_unreserve:
-	upin_ctx_unreserve(ctx, region->handle);
-err_free:
-	upin_region_free(region);
+		upin_ctx_unpin(ucmd->ctx, handle);
 	return ret;
 }
 
@@ -348,10 +333,14 @@ static int __init upin_init(void)
 	}
 	upin_misc.mode = mode;
 
+	ret = upin_region_cache_init();
+	if (ret)
+		return ret;
 	upin_debugfs_init();
 	ret = misc_register(&upin_misc);
 	if (ret) {
 		upin_debugfs_exit();
+		upin_region_cache_exit();
 		return ret;
 	}
 	upin_gup_test_init();
@@ -363,6 +352,7 @@ static void __exit upin_exit(void)
 	upin_gup_test_exit();
 	misc_deregister(&upin_misc);
 	upin_debugfs_exit();
+	upin_region_cache_exit();
 }
 
 module_init(upin_init);

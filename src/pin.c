@@ -20,34 +20,55 @@
  *    io_uring and iommufd charge too, unless the pinning task had
  *    CAP_IPC_LOCK (then @charged_user is false);
  *  - npages of upin_global_pinned, capped by the max_pages parameter;
- *  - its slot in the context's xarray, and one unit of nr_regions.
+ *  - one unit of the context's nr_regions and, once committed, its slot in
+ *    the context's xarray;
+ *  - its storage: not a page array but *entries* (region.c) of 8 bytes, each
+ *    a run of physically contiguous pages (up to 16 MiB with 4 KiB pages: a
+ *    THP or hugetlb folio is one entry, not 512) or a pair of single pages.
+ *    Scattered 4 KiB pages cost at most 4 bytes each (8 above 8 TiB of
+ *    physical addresses), a 2 MiB folio at most 8 bytes, a one-entry region
+ *    nothing beyond its descriptor. GET_INFO reports the total as
+ *    metadata_bytes.
  *
  * A pin takes these in a fixed order, each step undone in reverse on failure,
  * so a failed pin leaves nothing behind (all or nothing):
  *
  *   validate the range          EINVAL       upin_region_alloc()
- *   reserve handle and slot     ENOSPC       upin_ctx_reserve()
+ *   count the region, handle    ENOSPC       upin_ctx_reserve()
  *   module-wide page cap        ENOSPC       upin_pin_region()
  *   longterm write policy       EOPNOTSUPP   upin_check_longterm_write()
  *   RLIMIT_MEMLOCK, VmPin       ENOMEM       upin_account()
- *   page storage                ENOMEM       upin_region_alloc_pages()
- *   GUP, in batches             EFAULT EINTR upin_pin_pages()
- *   copy the result out         EFAULT       main.c
- *   publish the handle                       upin_ctx_commit()
+ *   GUP, in batches, stored     EFAULT EINTR upin_pin_pages()
+ *                               ENOMEM
+ *   publish the handle          ENOMEM       upin_ctx_commit()
+ *   copy the result out         EFAULT       main.c, then upin_ctx_unpin()
  *
- * Everything is charged before the first page is pinned, and the handle is
- * published only after userspace has received it, so a failed copy_to_user()
- * cannot leak a region nobody knows about.
+ * upin_pin() runs the steps up to the publishing.
  *
- * GUP runs in batches of at most one page of page pointers (512 pages),
- * written straight into the region's storage, with a fatal signal check and
- * cond_resched() between batches: pinning 1 GiB neither allocates a
- * temporary array the size of the range nor holds the CPU.
+ * Everything is charged once, for the whole region, before the first page is
+ * pinned. The handle is published under one hold of the context's lock; if
+ * the result cannot be copied to userspace the region is unpinned again
+ * through its handle, so a failed copy_to_user() cannot leak a region nobody
+ * knows about.
  *
- * Locking: the xarray's spinlock protects handle allocation, nr_regions and
- * pinned_pages of a context; nothing else is shared. No lock is held across
- * GUP or a user copy. A region is refcounted: the xarray holds one reference
- * and every command working on the region holds one while it works; UNPIN
+ * GUP runs in batches of at most one page of page pointers (512 pages; on
+ * the stack for small pins), one temporary page reused for every batch.
+ * Each batch is folded into the region's entries right away: pinning 1 GiB
+ * allocates neither an array the size of the range nor, for huge folios,
+ * anything the size of the range at all. A fatal signal check and
+ * cond_resched() run between batches.
+ *
+ * Unpinning walks the entries: one unpin_user_page_range_dirty_lock() per
+ * run, which drops the pins of each folio in it with one atomic operation
+ * (dirtying it first for a write pin), so a 2 MiB THP costs one call, not
+ * 512 page lookups.
+ *
+ * Locking: the xarray's spinlock protects the handle index and the
+ * context's pinned_pages and metadata_bytes; nr_regions and last_handle are
+ * atomics, reserved before pinning without the lock. A pin takes the lock
+ * once, to publish; UNPIN once, to remove. No lock is held across GUP or a
+ * user copy. A region is refcounted: the xarray holds one reference and
+ * every command working on the region holds one while it works; UNPIN
  * erases the slot and drops the xarray's, and the last put unpins and
  * uncharges (upin_unpin_region()). Release runs when no command can be
  * running any more and never fails.
@@ -110,9 +131,10 @@ static bool upin_vma_needs_dirty_tracking(struct vm_area_struct *vma)
  * every kernel. A mapping that appears between this check and GUP is refused
  * by GUP on 6.5+ and, on older kernels, only hurts the process that raced.
  */
-static int upin_check_longterm_write(struct upin_kregion *region)
+static int upin_check_longterm_write(struct upin_kregion *region,
+				     unsigned long start)
 {
-	unsigned long end = region->start + (region->npages << PAGE_SHIFT);
+	unsigned long end = start + (region->npages << PAGE_SHIFT);
 	struct mm_struct *mm = region->ctx->mm;
 	struct vm_area_struct *vma;
 	int ret = 0;
@@ -123,7 +145,7 @@ static int upin_check_longterm_write(struct upin_kregion *region)
 
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
-	for (vma = find_vma(mm, region->start); vma && vma->vm_start < end;
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = find_vma(mm, vma->vm_end)) {
 		if (upin_vma_needs_dirty_tracking(vma)) {
 			pr_info_ratelimited("%s[%d]: pin 0x%llx+%llu: longterm write pin of a shared %s file mapping refused\n",
@@ -171,38 +193,61 @@ static void upin_unaccount(struct upin_kregion *region)
 	region->charged_user = false;
 }
 
-/* Pin every page of the region, batch by batch, into its storage. */
-static int upin_pin_pages(struct upin_kregion *region)
+/* Pins this small or smaller use a batch on the stack. */
+#define UPIN_STACK_BATCH 16
+
+/*
+ * Pin every page of the region, batch by batch, into its entries. On
+ * failure the region holds the pages pinned so far; the caller unpins them.
+ */
+static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 {
+	struct page *stack[UPIN_STACK_BATCH], **batch = stack;
+	unsigned long max = ARRAY_SIZE(stack), done = 0;
 	unsigned int gup_flags = 0;
+	int ret = 0;
 
 	if (region->flags & UPIN_PIN_WRITE)
 		gup_flags |= FOLL_WRITE;
 	if (region->flags & UPIN_PIN_LONGTERM)
 		gup_flags |= FOLL_LONGTERM;
 	if (gup_flags == FOLL_LONGTERM)
-		upin_compat_unshare_cow(region->start,
-					region->npages << PAGE_SHIFT);
+		upin_compat_unshare_cow(start, region->npages << PAGE_SHIFT);
 
-	for (;;) {
-		unsigned long addr, nr;
-		struct page **pages;
-		int ret;
-
-		pages = upin_region_batch(region, &nr);
-		if (!pages)
+	if (region->npages > max) {
+		batch = (struct page **)__get_free_page(GFP_KERNEL);
+		if (!batch)
 			return -ENOMEM;
-		addr = region->start + (region->nr_pinned << PAGE_SHIFT);
-		ret = pin_user_pages_fast(addr, nr, gup_flags, pages);
-		if (ret <= 0)
-			return ret ? ret : -EFAULT;
-		region->nr_pinned += ret;
-		if (region->nr_pinned == region->npages)
-			return 0;
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		max = PAGE_SIZE / sizeof(*batch);
+	}
+	while (done < region->npages) {
+		unsigned int nr = min(region->npages - done, max), kept;
+
+		ret = pin_user_pages_fast(start + (done << PAGE_SHIFT), nr,
+					  gup_flags, batch);
+		if (ret <= 0) {
+			ret = ret ? ret : -EFAULT;
+			break;
+		}
+		kept = upin_region_add_pages(region, batch, ret);
+		if (kept < (unsigned int)ret) {
+			unpin_user_pages(batch + kept, ret - kept);
+			ret = -ENOMEM;
+			break;
+		}
+		done += ret;
+		ret = 0;
+		if (done == region->npages)
+			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		cond_resched();
 	}
+	if (batch != stack)
+		free_page((unsigned long)batch);
+	return ret;
 }
 
 /**
@@ -210,14 +255,16 @@ static int upin_pin_pages(struct upin_kregion *region)
  * @region: a region from upin_region_alloc() whose handle is reserved
  *
  * Called by the task that owns &upin_ctx.mm. On success the region holds
- * the pins and charges listed at the top of this file; on failure it holds
- * nothing and the caller frees it.
+ * the pins, charges and entries listed at the top of this file; on failure
+ * it holds nothing and the caller frees it.
  *
  * Return: 0, or -ENOSPC, -EOPNOTSUPP, -ENOMEM, -EFAULT, -EINTR, or another
  * error from GUP.
  */
 int upin_pin_region(struct upin_kregion *region)
 {
+	unsigned long start = untagged_addr((unsigned long)region->addr) &
+			      PAGE_MASK;
 	unsigned long max_pages = upin_max_pages;
 	int ret;
 
@@ -229,25 +276,21 @@ int upin_pin_region(struct upin_kregion *region)
 		return -ENOSPC;
 	}
 
-	ret = upin_check_longterm_write(region);
+	ret = upin_check_longterm_write(region, start);
 	if (ret)
 		goto err_global;
 	ret = upin_account(region);
 	if (ret)
 		goto err_global;
-	ret = upin_region_alloc_pages(region);
-	if (ret)
-		goto err_unaccount;
-	ret = upin_pin_pages(region);
+	ret = upin_pin_pages(region, start);
 	if (ret)
 		goto err_unpin;
 
-	region->nr_segments = upin_region_count_segments(region);
+	upin_region_finish(region);
 	return 0;
 
 err_unpin:
 	upin_region_unpin(region);
-err_unaccount:
 	upin_unaccount(region);
 err_global:
 	atomic_long_sub(region->npages, &upin_global_pinned);
@@ -266,4 +309,52 @@ void upin_unpin_region(struct upin_kregion *region)
 	upin_region_unpin(region);
 	upin_unaccount(region);
 	atomic_long_sub(region->npages, &upin_global_pinned);
+}
+
+/**
+ * upin_pin() - pin a range as a new region of a context, and publish it
+ * @ctx: the context, whose mm is current's
+ * @addr: user address, as given to UPIN_IOC_PIN
+ * @length: bytes, as given to UPIN_IOC_PIN
+ * @flags: UPIN_PIN_* flags, already validated
+ * @handle: out, the new region's handle
+ * @npages: out, its pages
+ *
+ * Every step of the table at the top of this file but the copy out: on
+ * success the region is in the context under @handle, and a caller that
+ * cannot report it undoes it with upin_ctx_unpin(). On failure nothing is
+ * left behind.
+ *
+ * Return: 0, or -EINVAL, -ENOSPC, -EOPNOTSUPP, -ENOMEM, -EFAULT, -EINTR, or
+ * another error from GUP.
+ */
+int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,
+	     unsigned long *handle, unsigned long *npages)
+{
+	struct upin_kregion *region;
+	int ret;
+
+	region = upin_region_alloc(ctx, addr, length, flags);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
+	ret = upin_ctx_reserve(ctx, &region->handle);
+	if (ret)
+		goto err_free;
+	ret = upin_pin_region(region);
+	if (ret)
+		goto err_unreserve;
+	*handle = region->handle;
+	*npages = region->npages;
+	ret = upin_ctx_commit(ctx, region);
+	if (ret)
+		goto err_unpin;
+	return 0;
+
+err_unpin:
+	upin_unpin_region(region);
+err_unreserve:
+	upin_ctx_unreserve(ctx);
+err_free:
+	upin_region_free(region);
+	return ret;
 }

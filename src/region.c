@@ -1,34 +1,438 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * upin region storage: where a region keeps its pinned pages, and the two
- * ways the "device" reaches them (ACCESS copies, SEGMENTS reports).
+ * upin region storage: how a region keeps its pinned pages, and the walks
+ * over them (unpin, UPIN_IOC_SEGMENTS, UPIN_IOC_ACCESS).
  *
- * The pages live in chunks of UPIN_CHUNK_PAGES pointers, one page each, found
- * through a directory of chunk pointers. GUP writes straight into a chunk, so
- * pinning needs no temporary array and no allocation sized by the whole
- * range: the directory is 1/512 of a flat page array and every other
- * allocation is one page. This file is the only one that knows the layout;
- * everything else goes through upin_region_batch() and the walkers below.
+ * A region keeps no struct page pointers. It keeps *entries* of 64 bits, in
+ * the order of the region, each naming one or two *spans* of physically
+ * contiguous pages:
+ *
+ *  - a run (bit 63 clear): the physical address of its first page, the
+ *    number of pages minus one in the low PAGE_SHIFT bits. Up to
+ *    UPIN_RUN_MAX contiguous pages (4096 with 4 KiB pages): a THP or hugetlb
+ *    folio, part of one, or adjacent folios, in one entry.
+ *  - a pair (bit 63 set): two single pages, as two 31-bit pfns. Scattered
+ *    4 KiB pages cost 4 bytes each this way; a page at or above pfn 2^31
+ *    (8 TiB with 4 KiB pages) is a run of one.
+ *
+ * Physical addresses are below 2^63 on every architecture (the widest
+ * MAX_PHYSMEM_BITS is 52), so bit 63 of a run is always clear.
+ *
+ * A region with a single entry keeps it inline in &upin_kregion.entry (which
+ * shares its place with the directory, &upin_kregion.chunks): a
+ * one-page pin, or a THP or hugetlb range that is one contiguous run, costs
+ * no allocation besides the region. More entries live in chunks of
+ * UPIN_CHUNK_ENTRIES (one page each), all full but the last, listed in a
+ * directory that records the first page index of every chunk, so that
+ * ACCESS finds an offset by binary search. While pinning, the directory
+ * grows by doubling and chunks are whole pages; upin_region_finish() then
+ * trims both to their exact size. Nothing is sized by the length of the
+ * range, only by the number of entries.
+ *
+ * Walks go span by span: unpin calls unpin_user_page_range_dirty_lock() once
+ * per span, which releases each folio of it with one atomic operation, and
+ * SEGMENTS merges spans that happen to be contiguous across entries.
+ *
+ * This file is the only one that knows the layout.
  */
 #include <linux/highmem.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/xarray.h>
 
 #include "upin_private.h"
 
-#define UPIN_CHUNK_PAGES (PAGE_SIZE / sizeof(struct page *))
+#define UPIN_PAIR		BIT_ULL(63)
+#define UPIN_PAIR_PFN_BITS	31
+#define UPIN_PAIR_PFN_MAX	(BIT(UPIN_PAIR_PFN_BITS) - 1)
+#define UPIN_RUN_MAX		BIT(PAGE_SHIFT)
+#define UPIN_CHUNK_ENTRIES	(PAGE_SIZE / sizeof(u64))
 
-static unsigned long upin_region_nr_chunks(struct upin_kregion *region)
+static struct kmem_cache *upin_region_cache;
+
+static u64 upin_run(unsigned long pfn, unsigned long nr)
 {
-	return DIV_ROUND_UP(region->npages, UPIN_CHUNK_PAGES);
+	return ((u64)pfn << PAGE_SHIFT) | (nr - 1);
 }
 
-static struct page *upin_region_page(struct upin_kregion *region,
-				     unsigned long index)
+static unsigned long upin_run_pfn(u64 e)
 {
-	return region->pages[index / UPIN_CHUNK_PAGES][index % UPIN_CHUNK_PAGES];
+	return e >> PAGE_SHIFT;
+}
+
+static unsigned long upin_run_pages(u64 e)
+{
+	return (e & (UPIN_RUN_MAX - 1)) + 1;
+}
+
+static unsigned long upin_pair_pfn(u64 e, unsigned int half)
+{
+	return (e >> (half * UPIN_PAIR_PFN_BITS)) & UPIN_PAIR_PFN_MAX;
+}
+
+static unsigned long upin_entry_pages(u64 e)
+{
+	return e & UPIN_PAIR ? 2 : upin_run_pages(e);
+}
+
+/*
+ * Add the page @pfn to entry @e when it follows it: the next page of a run,
+ * or the second page of a pair. Return: true if @e now holds the page.
+ */
+static bool upin_entry_extend(u64 *e, unsigned long pfn)
+{
+	unsigned long first, nr;
+
+	if (*e & UPIN_PAIR)
+		return false;
+	first = upin_run_pfn(*e);
+	nr = upin_run_pages(*e);
+	if (pfn == first + nr && nr < UPIN_RUN_MAX) {
+		(*e)++;
+		return true;
+	}
+	if (nr == 1 && first <= UPIN_PAIR_PFN_MAX && pfn <= UPIN_PAIR_PFN_MAX) {
+		*e = UPIN_PAIR | ((u64)pfn << UPIN_PAIR_PFN_BITS) | first;
+		return true;
+	}
+	return false;
+}
+
+static unsigned long upin_region_nr_chunks(const struct upin_kregion *region)
+{
+	return region->nr_entries > 1 ?
+	       DIV_ROUND_UP(region->nr_entries, UPIN_CHUNK_ENTRIES) : 1;
+}
+
+/* Entries of chunk @c, and how many: the inline entry for a short region. */
+static u64 *upin_region_chunk(const struct upin_kregion *region,
+			      unsigned long c, unsigned int *nr)
+{
+	unsigned long nr_chunks = upin_region_nr_chunks(region);
+
+	if (region->nr_entries <= 1) {
+		*nr = region->nr_entries;
+		return (u64 *)&region->entry;
+	}
+	*nr = c + 1 < nr_chunks ? UPIN_CHUNK_ENTRIES :
+	      region->nr_entries - c * UPIN_CHUNK_ENTRIES;
+	return region->chunks[c].entries;
+}
+
+/* Bytes of the directory of @nr_chunks chunks, as allocated once trimmed. */
+static size_t upin_dir_bytes(const struct upin_kregion *region,
+			     unsigned long nr_chunks)
+{
+	size_t size = nr_chunks * sizeof(struct upin_chunk);
+
+	return is_vmalloc_addr(region->chunks) ? PAGE_ALIGN(size) :
+	       kmalloc_size_roundup(size);
+}
+
+/* Grow the directory, doubling it, to take chunk number @c. */
+static int upin_region_grow_dir(struct upin_kregion *region, unsigned long c)
+{
+	struct upin_chunk *dir;
+
+	if (c && !is_power_of_2(c))
+		return 0;
+	dir = kvmalloc_array(c ? 2 * c : 1, sizeof(*dir), GFP_KERNEL_ACCOUNT);
+	if (!dir)
+		return -ENOMEM;
+	if (c)
+		memcpy(dir, region->chunks, c * sizeof(*dir));
+	kvfree(region->chunks);
+	region->chunks = dir;
+	return 0;
+}
+
+/* Add chunk number @c, a page, after the full chunk @c - 1. */
+static int upin_region_add_chunk(struct upin_kregion *region, unsigned long c)
+{
+	struct upin_chunk *chunk;
+	u64 *entries;
+	unsigned int i;
+
+	entries = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!entries)
+		return -ENOMEM;
+	if (upin_region_grow_dir(region, c)) {
+		kfree(entries);
+		return -ENOMEM;
+	}
+	chunk = &region->chunks[c];
+	chunk->entries = entries;
+	chunk->first = 0;
+	if (c) {
+		const struct upin_chunk *prev = &region->chunks[c - 1];
+
+		chunk->first = prev->first;
+		for (i = 0; i < UPIN_CHUNK_ENTRIES; i++)
+			chunk->first += upin_entry_pages(prev->entries[i]);
+	}
+	return 0;
+}
+
+/*
+ * Append entry @e. Return: where it is stored, or NULL when memory for it
+ * cannot be allocated (nothing changes then).
+ */
+static u64 *upin_region_push(struct upin_kregion *region, u64 e)
+{
+	unsigned long n = region->nr_entries;
+	unsigned long slot = n % UPIN_CHUNK_ENTRIES;
+	u64 *entries;
+
+	if (!n) {
+		region->entry = e;
+		region->nr_entries = 1;
+		return &region->entry;
+	}
+	if (n == 1) {
+		/* The inline entry moves to the first chunk. */
+		u64 only = region->entry;
+
+		region->chunks = NULL;
+		if (upin_region_add_chunk(region, 0)) {
+			region->entry = only;
+			return NULL;
+		}
+		region->chunks[0].entries[0] = only;
+	} else if (!slot && upin_region_add_chunk(region, n / UPIN_CHUNK_ENTRIES)) {
+		return NULL;
+	}
+	entries = region->chunks[n / UPIN_CHUNK_ENTRIES].entries;
+	entries[slot] = e;
+	region->nr_entries = n + 1;
+	return &entries[slot];
+}
+
+/* The last entry, or NULL. */
+static u64 *upin_region_tail(struct upin_kregion *region)
+{
+	unsigned long n = region->nr_entries;
+
+	if (n <= 1)
+		return n ? &region->entry : NULL;
+	return &region->chunks[(n - 1) / UPIN_CHUNK_ENTRIES]
+		.entries[(n - 1) % UPIN_CHUNK_ENTRIES];
+}
+
+/**
+ * upin_region_add_pages() - store pinned pages in a region
+ * @region: the region being pinned
+ * @pages: pages GUP just pinned, the next ones of the region
+ * @nr: how many
+ *
+ * Each page extends the region's last entry when it can (the next page of
+ * a run, the second page of a pair), else starts a new entry. Only the pfns
+ * are compared: the struct pages are not read.
+ *
+ * Return: how many pages the region took over, from the first: @nr, or
+ * fewer when memory for an entry cannot be allocated. The caller unpins
+ * the rest.
+ */
+unsigned int upin_region_add_pages(struct upin_kregion *region,
+				   struct page **pages, unsigned int nr)
+{
+	u64 *tail = upin_region_tail(region);
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		unsigned long pfn = page_to_pfn(pages[i]);
+
+		if (tail && upin_entry_extend(tail, pfn))
+			continue;
+		tail = upin_region_push(region, upin_run(pfn, 1));
+		if (!tail)
+			break;
+	}
+	return i;
+}
+
+/* Give the directory and the last chunk their exact size, if that helps. */
+static void upin_region_trim(struct upin_kregion *region)
+{
+	unsigned long nr_chunks = upin_region_nr_chunks(region);
+	struct upin_chunk *last, *dir;
+	unsigned int nr;
+	u64 *entries;
+
+	if (region->nr_entries <= 1)
+		return;
+	last = &region->chunks[nr_chunks - 1];
+	upin_region_chunk(region, nr_chunks - 1, &nr);
+	if (kmalloc_size_roundup(nr * sizeof(u64)) < PAGE_SIZE) {
+		entries = kmalloc_array(nr, sizeof(u64), GFP_KERNEL_ACCOUNT);
+		if (entries) {
+			memcpy(entries, last->entries, nr * sizeof(u64));
+			kfree(last->entries);
+			last->entries = entries;
+		}
+	}
+	if (!is_power_of_2(nr_chunks)) {
+		dir = kvmalloc_array(nr_chunks, sizeof(*dir), GFP_KERNEL_ACCOUNT);
+		if (dir) {
+			memcpy(dir, region->chunks, nr_chunks * sizeof(*dir));
+			kvfree(region->chunks);
+			region->chunks = dir;
+		}
+	}
+}
+
+/*
+ * A position in a region: entry @i of chunk @chunk, page @k of that entry.
+ */
+struct upin_cursor {
+	const u64 *entries;
+	unsigned int nr;
+	unsigned int i;
+	unsigned long chunk;
+	unsigned long k;
+};
+
+static bool upin_cursor_load(const struct upin_kregion *region,
+			     struct upin_cursor *cur, unsigned long chunk)
+{
+	if (chunk >= upin_region_nr_chunks(region))
+		return false;
+	cur->entries = upin_region_chunk(region, chunk, &cur->nr);
+	cur->chunk = chunk;
+	cur->i = 0;
+	cur->k = 0;
+	return cur->nr;
+}
+
+/*
+ * The span at the cursor, from page @k of its entry on, then advance past
+ * it. Return: false at the end of the region.
+ */
+static bool upin_cursor_next(const struct upin_kregion *region,
+			     struct upin_cursor *cur, unsigned long *pfn,
+			     unsigned long *nr)
+{
+	u64 e;
+
+	if (cur->i == cur->nr &&
+	    !upin_cursor_load(region, cur, cur->chunk + 1))
+		return false;
+	e = cur->entries[cur->i];
+	if (e & UPIN_PAIR) {
+		*pfn = upin_pair_pfn(e, cur->k);
+		*nr = 1;
+		if (!cur->k++)
+			return true;
+	} else {
+		*pfn = upin_run_pfn(e) + cur->k;
+		*nr = upin_run_pages(e) - cur->k;
+	}
+	cur->i++;
+	cur->k = 0;
+	return true;
+}
+
+/* Place the cursor on page @index of the region (which must have it). */
+static void upin_cursor_seek(const struct upin_kregion *region,
+			     struct upin_cursor *cur, unsigned long index)
+{
+	unsigned long lo = 0, hi = upin_region_nr_chunks(region), first = 0;
+	unsigned long n;
+
+	/* The last chunk whose first page is at or before @index. */
+	while (region->nr_entries > 1 && hi - lo > 1) {
+		unsigned long mid = lo + (hi - lo) / 2;
+
+		if (region->chunks[mid].first <= index)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (region->nr_entries > 1)
+		first = region->chunks[lo].first;
+	upin_cursor_load(region, cur, lo);
+	for (;;) {
+		n = upin_entry_pages(cur->entries[cur->i]);
+		if (index < first + n)
+			break;
+		first += n;
+		cur->i++;
+	}
+	cur->k = index - first;
+}
+
+static unsigned long upin_region_count_segments(struct upin_kregion *region)
+{
+	unsigned long pfn, nr, end = 0, count = 0;
+	struct upin_cursor cur;
+
+	if (!upin_cursor_load(region, &cur, 0))
+		return 0;
+	while (upin_cursor_next(region, &cur, &pfn, &nr)) {
+		if (!count || pfn != end)
+			count++;
+		end = pfn + nr;
+	}
+	return count;
+}
+
+/**
+ * upin_region_finish() - complete a region once every page is stored
+ * @region: a region that holds all of its &upin_kregion.npages pages
+ *
+ * Trims the storage to its exact size and counts the segments.
+ */
+void upin_region_finish(struct upin_kregion *region)
+{
+	upin_region_trim(region);
+	region->nr_segments = upin_region_count_segments(region);
+}
+
+/**
+ * upin_region_metadata() - kernel memory a region holds
+ * @region: a finished region
+ *
+ * Counts the region descriptor and its entries (chunks and directory) as
+ * the allocator sized them, and the region's share of the context's handle
+ * index: one xarray slot, sizeof(struct xa_node) / XA_CHUNK_SIZE bytes.
+ *
+ * Return: bytes.
+ */
+size_t upin_region_metadata(struct upin_kregion *region)
+{
+	unsigned long nr_chunks = upin_region_nr_chunks(region);
+	size_t bytes = kmem_cache_size(upin_region_cache) +
+		       DIV_ROUND_UP(sizeof(struct xa_node), XA_CHUNK_SIZE);
+	unsigned int nr;
+
+	if (region->nr_entries > 1) {
+		upin_region_chunk(region, nr_chunks - 1, &nr);
+		bytes += upin_dir_bytes(region, nr_chunks) +
+			 (nr_chunks - 1) * PAGE_SIZE +
+			 kmalloc_size_roundup(nr * sizeof(u64));
+	}
+	return bytes;
+}
+
+/**
+ * upin_region_cache_init() - create the slab cache of region descriptors
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int upin_region_cache_init(void)
+{
+	upin_region_cache = KMEM_CACHE(upin_kregion, SLAB_ACCOUNT);
+	return upin_region_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * upin_region_cache_exit() - destroy the slab cache of region descriptors
+ */
+void upin_region_cache_exit(void)
+{
+	kmem_cache_destroy(upin_region_cache);
 }
 
 /**
@@ -39,8 +443,7 @@ static struct page *upin_region_page(struct upin_kregion *region,
  * @flags: UPIN_PIN_* flags, already validated
  *
  * Checks that the range is a non-empty part of the user address space and
- * sizes the region. No page storage is allocated: upin_region_alloc_pages()
- * does that once the pages are charged.
+ * sizes the region. Entries are allocated as pages are pinned.
  *
  * Return: the region with one reference, or ERR_PTR(-EINVAL or -ENOMEM).
  */
@@ -58,7 +461,7 @@ struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
 	if (start + length > TASK_SIZE)
 		return ERR_PTR(-EINVAL);
 
-	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
+	region = kmem_cache_zalloc(upin_region_cache, GFP_KERNEL_ACCOUNT);
 	if (!region)
 		return ERR_PTR(-ENOMEM);
 	refcount_set(&region->users, 1);
@@ -66,87 +469,49 @@ struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
 	region->addr = addr;
 	region->length = length;
 	region->flags = flags;
-	region->start = start & PAGE_MASK;
 	region->npages = ((start + length - 1) >> PAGE_SHIFT) -
 			 (start >> PAGE_SHIFT) + 1;
 	return region;
 }
 
 /**
- * upin_region_alloc_pages() - allocate the chunk directory of a region
- * @region: a region from upin_region_alloc()
- *
- * Return: 0 or -ENOMEM.
- */
-int upin_region_alloc_pages(struct upin_kregion *region)
-{
-	region->pages = kvcalloc(upin_region_nr_chunks(region),
-				 sizeof(*region->pages),
-				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	return region->pages ? 0 : -ENOMEM;
-}
-
-/**
- * upin_region_batch() - where GUP stores the next pages of a region
- * @region: the region being pinned
- * @nr: out, how many page pointers the returned array can take (at least 1,
- *      at most the pages still to pin)
- *
- * Return: the slot for page &upin_kregion.nr_pinned, or NULL when a chunk
- * cannot be allocated.
- */
-struct page **upin_region_batch(struct upin_kregion *region, unsigned long *nr)
-{
-	unsigned long chunk = region->nr_pinned / UPIN_CHUNK_PAGES;
-	unsigned long slot = region->nr_pinned % UPIN_CHUNK_PAGES;
-
-	if (!region->pages[chunk]) {
-		region->pages[chunk] = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
-		if (!region->pages[chunk])
-			return NULL;
-	}
-	*nr = min(UPIN_CHUNK_PAGES - slot, region->npages - region->nr_pinned);
-	return &region->pages[chunk][slot];
-}
-
-/**
- * upin_region_unpin() - unpin every page the region has pinned so far
+ * upin_region_unpin() - unpin every page the region holds, free its entries
  * @region: the region
  *
- * Write pins are marked dirty, as the device may have written them.
- * unpin_user_pages_dirty_lock() releases consecutive pages of one folio with
- * a single atomic operation, so a THP or hugetlb run costs one update per
- * folio, not one per page.
+ * One unpin_user_page_range_dirty_lock() per span: each folio of a span is
+ * released with one atomic operation. Write pins are marked dirty, as the
+ * device may have written them; read-only pins are not.
  */
 void upin_region_unpin(struct upin_kregion *region)
 {
+	unsigned long nr_chunks = upin_region_nr_chunks(region), c, pfn, nr;
 	bool dirty = region->flags & UPIN_PIN_WRITE;
-	unsigned long done, n;
+	struct upin_cursor cur;
 
-	for (done = 0; done < region->nr_pinned; done += n) {
-		n = min(UPIN_CHUNK_PAGES, region->nr_pinned - done);
-		unpin_user_pages_dirty_lock(region->pages[done / UPIN_CHUNK_PAGES],
-					    n, dirty);
+	for (c = 0; upin_cursor_load(region, &cur, c); c++) {
+		while (cur.i < cur.nr &&
+		       upin_cursor_next(region, &cur, &pfn, &nr))
+			unpin_user_page_range_dirty_lock(pfn_to_page(pfn), nr,
+							 dirty);
 		cond_resched();
 	}
-	region->nr_pinned = 0;
+	if (region->nr_entries > 1) {
+		for (c = 0; c < nr_chunks; c++)
+			kfree(region->chunks[c].entries);
+		kvfree(region->chunks);
+		region->chunks = NULL;
+	}
+	region->nr_entries = 0;
 }
 
 /**
- * upin_region_free() - free a region's storage and the region
- * @region: a region with no page pinned
+ * upin_region_free() - free a region that holds no pages
+ * @region: the region
  */
 void upin_region_free(struct upin_kregion *region)
 {
-	unsigned long i;
-
-	WARN_ON_ONCE(region->nr_pinned);
-	if (region->pages) {
-		for (i = 0; i < upin_region_nr_chunks(region); i++)
-			kfree(region->pages[i]);
-		kvfree(region->pages);
-	}
-	kfree(region);
+	WARN_ON_ONCE(region->nr_entries);
+	kmem_cache_free(upin_region_cache, region);
 }
 
 /**
@@ -161,50 +526,6 @@ void upin_region_put(struct upin_kregion *region)
 	upin_region_free(region);
 }
 
-/* A maximal physically contiguous run of a region's pages. */
-struct upin_run {
-	unsigned long index;
-	unsigned long nr;
-	struct page *page;
-};
-
-/*
- * Advance @run to the region's next run; start from a zeroed run. Return:
- * false past the last one.
- */
-static bool upin_region_next_run(struct upin_kregion *region,
-				 struct upin_run *run)
-{
-	unsigned long pfn;
-
-	run->index += run->nr;
-	if (run->index >= region->nr_pinned)
-		return false;
-	run->page = upin_region_page(region, run->index);
-	pfn = page_to_pfn(run->page);
-	for (run->nr = 1; run->index + run->nr < region->nr_pinned; run->nr++)
-		if (page_to_pfn(upin_region_page(region, run->index + run->nr)) !=
-		    pfn + run->nr)
-			break;
-	return true;
-}
-
-/**
- * upin_region_count_segments() - count the region's physically contiguous runs
- * @region: a fully pinned region
- *
- * Return: the number of segments UPIN_IOC_SEGMENTS reports.
- */
-unsigned long upin_region_count_segments(struct upin_kregion *region)
-{
-	struct upin_run run = {};
-	unsigned long count = 0;
-
-	while (upin_region_next_run(region, &run))
-		count++;
-	return count;
-}
-
 #define UPIN_SEG_BATCH (PAGE_SIZE / sizeof(struct upin_segment))
 
 /**
@@ -215,7 +536,8 @@ unsigned long upin_region_count_segments(struct upin_kregion *region)
  * @show_phys: report physical addresses (the caller has CAP_SYS_ADMIN)
  *
  * Writes the first min(@capacity, &upin_kregion.nr_segments) segments,
- * a page of them per copy_to_user().
+ * a page of them per copy_to_user(). A segment is a maximal physically
+ * contiguous range: consecutive spans that touch are merged.
  *
  * Return: 0 or -EFAULT, -ENOMEM.
  */
@@ -223,22 +545,33 @@ int upin_region_segments(struct upin_kregion *region,
 			 struct upin_segment __user *segs, u64 capacity,
 			 bool show_phys)
 {
+	unsigned long pfn = 0, nr = 0, start = 0, end;
 	struct upin_segment *batch;
-	struct upin_run run = {};
+	struct upin_cursor cur;
 	unsigned int used = 0;
+	bool more;
 	int ret = 0;
 
-	if (!capacity)
+	if (!capacity || !upin_cursor_load(region, &cur, 0))
 		return 0;
 	batch = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!batch)
 		return -ENOMEM;
 
-	while (capacity && upin_region_next_run(region, &run)) {
-		batch[used].phys = show_phys ? PFN_PHYS(page_to_pfn(run.page)) : 0;
-		batch[used].length = (u64)run.nr << PAGE_SHIFT;
+	upin_cursor_next(region, &cur, &start, &nr);
+	end = start + nr;
+	do {
+		more = upin_cursor_next(region, &cur, &pfn, &nr);
+		if (more && pfn == end) {
+			end += nr;
+			continue;
+		}
+		batch[used].phys = show_phys ? PFN_PHYS(start) : 0;
+		batch[used].length = (u64)(end - start) << PAGE_SHIFT;
+		start = pfn;
+		end = pfn + nr;
 		capacity--;
-		if (++used < UPIN_SEG_BATCH && capacity)
+		if (++used < UPIN_SEG_BATCH && capacity && more)
 			continue;
 		if (copy_to_user(segs, batch, used * sizeof(*batch))) {
 			ret = -EFAULT;
@@ -246,9 +579,7 @@ int upin_region_segments(struct upin_kregion *region,
 		}
 		segs += used;
 		used = 0;
-	}
-	if (!ret && used && copy_to_user(segs, batch, used * sizeof(*batch)))
-		ret = -EFAULT;
+	} while (more && capacity);
 	kfree(batch);
 	return ret;
 }
@@ -261,10 +592,11 @@ int upin_region_segments(struct upin_kregion *region,
  * @buf: the user buffer
  * @write: copy from @buf into the pages, else from the pages into @buf
  *
- * Goes through the pinned pages themselves with kmap_local_page(), as a
- * device would, one page at a time, so a copy may cross page and folio
- * boundaries and the pages may be in highmem. The mapping stays valid across
- * a fault on @buf.
+ * Finds the page at @offset by binary search over the chunks, then walks the
+ * spans from there, through the pinned pages themselves with
+ * kmap_local_page(), as a device would, one page at a time: a copy may cross
+ * page and folio boundaries and the pages may be in highmem. The mapping
+ * stays valid across a fault on @buf.
  *
  * A copy that faults on @buf stops there: the pages hold what was copied
  * before the fault and nothing else changes.
@@ -275,6 +607,8 @@ int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 		       void __user *buf, bool write)
 {
 	unsigned long pos = offset_in_page(region->addr) + offset;
+	unsigned long off = offset_in_page(pos), pfn, nr;
+	struct upin_cursor cur;
 
 	/*
 	 * copy_from_user() zero-fills what it could not copy: straight into a
@@ -285,31 +619,33 @@ int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 	if (!access_ok(buf, length))
 		return -EFAULT;
 
-	while (length) {
-		struct page *page = upin_region_page(region, pos >> PAGE_SHIFT);
-		unsigned long off = offset_in_page(pos);
-		unsigned long n = min_t(u64, length, PAGE_SIZE - off);
-		unsigned long left;
-		void *kaddr;
+	upin_cursor_seek(region, &cur, pos >> PAGE_SHIFT);
+	while (length && upin_cursor_next(region, &cur, &pfn, &nr)) {
+		for (; nr && length; pfn++, nr--) {
+			struct page *page = pfn_to_page(pfn);
+			unsigned long n = min_t(u64, length, PAGE_SIZE - off);
+			unsigned long left;
+			void *kaddr;
 
-		kaddr = kmap_local_page(page);
-		if (write) {
-			left = __copy_from_user(kaddr + off, buf, n);
-			flush_dcache_page(page);
-		} else {
-			left = copy_to_user(buf, kaddr + off, n);
-		}
-		kunmap_local(kaddr);
-		if (left)
-			return -EFAULT;
+			kaddr = kmap_local_page(page);
+			if (write) {
+				left = __copy_from_user(kaddr + off, buf, n);
+				flush_dcache_page(page);
+			} else {
+				left = copy_to_user(buf, kaddr + off, n);
+			}
+			kunmap_local(kaddr);
+			if (left)
+				return -EFAULT;
 
-		pos += n;
-		buf += n;
-		length -= n;
-		if (length) {
-			if (fatal_signal_pending(current))
-				return -EINTR;
-			cond_resched();
+			off = 0;
+			buf += n;
+			length -= n;
+			if (length) {
+				if (fatal_signal_pending(current))
+					return -EINTR;
+				cond_resched();
+			}
 		}
 	}
 	return 0;

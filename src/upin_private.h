@@ -5,6 +5,7 @@
 #ifndef __UPIN_PRIVATE_H
 #define __UPIN_PRIVATE_H
 
+#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
@@ -29,13 +30,14 @@ extern atomic_long_t upin_global_pinned;
  * @mm: the opener's mm, mmgrab()ed: the only mm this context pins from, and
  *      the one whose pinned_vm is charged
  * @user: the opener's user, charged for RLIMIT_MEMLOCK
- * @regions: handle -> &struct upin_kregion; a slot holds NULL (reserved)
- *           while its pin is in flight
- * @last_handle: the last handle issued, protected by the @regions lock
- * @nr_regions: regions held or in flight, protected by the @regions lock
+ * @regions: handle -> &struct upin_kregion, committed regions only
+ * @last_handle: the last handle issued
+ * @nr_regions: regions held or in flight, at most @max_regions
  * @max_regions: cap on @nr_regions, upin_max_regions at open time
  * @pinned_pages: pages held by the context's regions, protected by the
  *                @regions lock
+ * @metadata_bytes: kernel memory held for the context's regions (see
+ *                  upin_region_metadata()), protected by the @regions lock
  * @pid: tgid of the opener, for the debugfs listing
  * @comm: command name of the opener, for the debugfs listing
  * @node: entry in the list of every context (debugfs.c)
@@ -44,13 +46,24 @@ struct upin_ctx {
 	struct mm_struct *mm;
 	struct user_struct *user;
 	struct xarray regions;
-	unsigned long last_handle;
-	unsigned int nr_regions;
+	atomic_long_t last_handle;
+	atomic_t nr_regions;
 	unsigned int max_regions;
 	unsigned long pinned_pages;
+	unsigned long metadata_bytes;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct list_head node;
+};
+
+/**
+ * struct upin_chunk - one block of a region's entries (region.c)
+ * @entries: UPIN_CHUNK_ENTRIES entries, fewer in the last chunk
+ * @first: index in the region of the first page @entries describe
+ */
+struct upin_chunk {
+	u64 *entries;
+	unsigned long first;
 };
 
 /**
@@ -58,32 +71,36 @@ struct upin_ctx {
  * of a region (struct upin_region is the uapi argument of UPIN_IOC_QUERY)
  * @users: one reference held by &upin_ctx.regions, one by each command
  *         working on the region; the last put unpins
+ * @flags: UPIN_PIN_* flags as given
  * @ctx: the owning context, which outlives the region
  * @handle: the handle, the region's index in &upin_ctx.regions
  * @addr: &upin_pin.addr as given
  * @length: &upin_pin.length as given
- * @flags: UPIN_PIN_* flags as given
- * @charged_user: @npages were charged to &upin_ctx.user's locked_vm
- * @start: @addr untagged and rounded down to a page: where pinning starts
  * @npages: pages pinned, from @addr rounded down to @addr + @length rounded up
- * @nr_pinned: pages pinned so far (== @npages once the region is committed)
- * @nr_segments: physically contiguous runs, counted when committed
- * @pages: storage of the page pointers, see region.c; nothing outside
- *         region.c looks inside
+ * @nr_segments: physically contiguous runs, counted when pinned
+ * @nr_entries: entries describing the pinned pages, see region.c; 0 once
+ *              unpinned
+ * @charged_user: @npages were charged to &upin_ctx.user's locked_vm
+ * @entry: the only entry, when @nr_entries is 1
+ * @chunks: the entries, when @nr_entries is more than 1
+ *
+ * Nothing outside region.c looks at @entry and @chunks.
  */
 struct upin_kregion {
 	refcount_t users;
+	u32 flags;
 	struct upin_ctx *ctx;
 	unsigned long handle;
 	u64 addr;
 	u64 length;
-	u32 flags;
-	bool charged_user;
-	unsigned long start;
 	unsigned long npages;
-	unsigned long nr_pinned;
 	unsigned long nr_segments;
-	struct page ***pages;
+	unsigned long nr_entries;
+	bool charged_user;
+	union {
+		u64 entry;
+		struct upin_chunk *chunks;
+	};
 };
 
 /* context.c */
@@ -93,20 +110,22 @@ int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 		  u32 *count);
 struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle);
 int upin_ctx_reserve(struct upin_ctx *ctx, unsigned long *handle);
-void upin_ctx_unreserve(struct upin_ctx *ctx, unsigned long handle);
-void upin_ctx_commit(struct upin_ctx *ctx, struct upin_kregion *region);
+void upin_ctx_unreserve(struct upin_ctx *ctx);
+int upin_ctx_commit(struct upin_ctx *ctx, struct upin_kregion *region);
 int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle);
 
 /* region.c */
+int upin_region_cache_init(void);
+void upin_region_cache_exit(void);
 struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
 				       u64 length, u32 flags);
-int upin_region_alloc_pages(struct upin_kregion *region);
 void upin_region_free(struct upin_kregion *region);
-struct page **upin_region_batch(struct upin_kregion *region,
-				unsigned long *nr);
+unsigned int upin_region_add_pages(struct upin_kregion *region,
+				   struct page **pages, unsigned int nr);
+void upin_region_finish(struct upin_kregion *region);
 void upin_region_unpin(struct upin_kregion *region);
 void upin_region_put(struct upin_kregion *region);
-unsigned long upin_region_count_segments(struct upin_kregion *region);
+size_t upin_region_metadata(struct upin_kregion *region);
 int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 		       void __user *buf, bool write);
 int upin_region_segments(struct upin_kregion *region,
@@ -114,6 +133,8 @@ int upin_region_segments(struct upin_kregion *region,
 			 bool show_phys);
 
 /* pin.c */
+int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,
+	     unsigned long *handle, unsigned long *npages);
 int upin_pin_region(struct upin_kregion *region);
 void upin_unpin_region(struct upin_kregion *region);
 
