@@ -70,6 +70,7 @@ static int upin_cmd_get_info(struct upin_ucmd *ucmd)
 	cmd->nr_regions = atomic_read(&ctx->nr_regions);
 	xa_lock(&ctx->regions);
 	cmd->pinned_pages = ctx->pinned_pages;
+	cmd->metadata_bytes = ctx->metadata_bytes;
 	xa_unlock(&ctx->regions);
 	cmd->max_regions = ctx->max_regions;
 	cmd->global_pinned_pages = atomic_long_read(&upin_global_pinned);

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -117,14 +118,18 @@ FIXTURE_TEARDOWN(abi)
 enum { C_GET_INFO, C_PIN, C_UNPIN, C_QUERY, C_LIST, C_ACCESS, C_SEGMENTS,
        NR_CMDS };
 
+/* Size of the first released layout of struct upin_info. */
+#define UPIN_INFO_SIZE_V1 56
+
 static const struct {
 	const char *name;
 	unsigned long cmd;
 	uint32_t size;
 	uint32_t unknown_flag;	/* the lowest flag bit the ABI does not define */
+	uint32_t first_size;	/* the first released layout, if smaller */
 } cmds[NR_CMDS] = {
 	[C_GET_INFO] = { "GET_INFO", UPIN_IOC_GET_INFO,
-			 sizeof(struct upin_info), 1 << 0 },
+			 sizeof(struct upin_info), 1 << 0, UPIN_INFO_SIZE_V1 },
 	[C_PIN] = { "PIN", UPIN_IOC_PIN, sizeof(struct upin_pin), 1 << 2 },
 	[C_UNPIN] = { "UNPIN", UPIN_IOC_UNPIN, sizeof(struct upin_unpin),
 		      1 << 0 },
@@ -224,8 +229,9 @@ TEST_F(abi, size_below_first_layout_einval)
 	int c, i;
 
 	for (c = 0; c < NR_CMDS; c++) {
-		const uint32_t sizes[] = { 0, 4, 8, cmds[c].size - 8,
-					   cmds[c].size - 1 };
+		uint32_t first = cmds[c].first_size ? cmds[c].first_size :
+				 cmds[c].size;
+		const uint32_t sizes[] = { 0, 4, 8, first - 8, first - 1 };
 
 		for (i = 0; i < (int)ARRAY_SIZE(sizes); i++) {
 			valid_arg(self, c, h, &s, &u);
@@ -529,6 +535,78 @@ TEST_F(abi, info_constants)
 	ASSERT_EQ(0, info.global_pinned_pages);
 	ASSERT_EQ(0, info.global_max_pages)
 		TH_LOG("loaded with a max_pages parameter?");
+}
+
+/*
+ * struct upin_info grew metadata_bytes: a caller built against the first
+ * layout (56 bytes) still works, gets every member it knows, and not a
+ * byte past its struct. The new member reports memory held for regions.
+ */
+TEST_F(abi, info_first_layout_works)
+{
+	union upin_arg u;
+	uint64_t h;
+	size_t k;
+
+	ASSERT_EQ(56, offsetof(struct upin_info, metadata_bytes));
+	h = pin_one(_metadata, self);
+	memset(&u, 0xa5, sizeof(u));
+	u.info.size = UPIN_INFO_SIZE_V1;
+	u.info.flags = 0;
+	ASSERT_EQ(0, upin_ioctl(self->fd, UPIN_IOC_GET_INFO, &u));
+	ASSERT_EQ(UPIN_INFO_SIZE_V1, u.info.size);
+	ASSERT_EQ(UPIN_ABI_VERSION, u.info.abi_version);
+	ASSERT_EQ(self->page, u.info.page_size);
+	ASSERT_EQ(1, u.info.nr_regions);
+	ASSERT_EQ(1, u.info.pinned_pages);
+	ASSERT_EQ(DEFAULT_MAX_REGIONS, u.info.max_regions);
+	ASSERT_EQ(1, u.info.global_pinned_pages);
+	ASSERT_EQ(0, u.info.global_max_pages);
+	for (k = UPIN_INFO_SIZE_V1; k < sizeof(u.info) + 64; k++)
+		ASSERT_EQ(0xa5, u.raw[k])
+			TH_LOG("GET_INFO of size %d wrote byte %zu",
+			       UPIN_INFO_SIZE_V1, k);
+
+	/* The current layout reports it. */
+	ASSERT_LT(0, info_of(self->fd).metadata_bytes);
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+	ASSERT_EQ(0, info_of(self->fd).metadata_bytes);
+}
+
+/*
+ * metadata_bytes follows the regions: each adds its share, unpinning
+ * takes exactly that share back, and a region of one page costs its
+ * descriptor alone (well under a page).
+ */
+TEST_F(abi, info_metadata_follows_regions)
+{
+	uint64_t h[3], one, two, three;
+
+	ASSERT_EQ(0, info_of(self->fd).metadata_bytes);
+	ASSERT_EQ(0, upin_pin(self->fd, self->buf, self->page, 0, &h[0], NULL));
+	one = info_of(self->fd).metadata_bytes;
+	ASSERT_LT(0, one);
+	ASSERT_GE(256, one) TH_LOG("a one-page region takes %llu bytes",
+				   (unsigned long long)one);
+	ASSERT_EQ(0, upin_pin(self->fd, self->buf, self->len, UPIN_PIN_WRITE,
+			      &h[1], NULL));
+	two = info_of(self->fd).metadata_bytes;
+	ASSERT_LT(one, two);
+	ASSERT_EQ(0, upin_pin(self->fd, self->buf + self->page, self->page,
+			      UPIN_PIN_LONGTERM, &h[2], NULL));
+	three = info_of(self->fd).metadata_bytes;
+	/* One page costs the same wherever it is. */
+	ASSERT_EQ(two + one, three);
+	/* Another context holds nothing. */
+	self->fd2 = upin_open();
+	ASSERT_LE(0, self->fd2);
+	ASSERT_EQ(0, info_of(self->fd2).metadata_bytes);
+
+	ASSERT_EQ(0, upin_unpin(self->fd, h[1]));
+	ASSERT_EQ(2 * one, info_of(self->fd).metadata_bytes);
+	ASSERT_EQ(0, upin_unpin(self->fd, h[0]));
+	ASSERT_EQ(0, upin_unpin(self->fd, h[2]));
+	ASSERT_EQ(0, info_of(self->fd).metadata_bytes);
 }
 
 TEST_F(abi, info_follows_pins_and_unpins)

@@ -16,6 +16,7 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -225,10 +226,19 @@ TEST_F(lib, get_info)
 	ASSERT_EQ(BUF_PAGES, big.info.pinned_pages);
 	ASSERT_EQ(0, big.newer);
 
+	/* A caller built against the first layout (56 bytes) still works. */
+	memset(&info, 0xa5, sizeof(info));
+	ASSERT_EQ(0, upin_get_info(self->ctx, &info,
+				   offsetof(struct upin_info, metadata_bytes)));
+	ASSERT_EQ(BUF_PAGES, info.pinned_pages);
+	ASSERT_EQ(0xa5a5a5a5a5a5a5a5ULL, info.metadata_bytes);
+
 	/* Refused before the kernel: NULL, a size below the first layout. */
 	before = sent_of(UPIN_IOC_GET_INFO);
 	ASSERT_EQ(-EINVAL, upin_get_info(self->ctx, NULL, sizeof(info)));
-	ASSERT_EQ(-EINVAL, upin_get_info(self->ctx, &info, sizeof(info) - 8));
+	ASSERT_EQ(-EINVAL, upin_get_info(self->ctx, &info,
+					 offsetof(struct upin_info,
+						  metadata_bytes) - 8));
 	ASSERT_EQ(-EINVAL, upin_get_info(self->ctx, &info, 0));
 	ASSERT_EQ(before, sent_of(UPIN_IOC_GET_INFO));
 	ASSERT_EQ(0, upin_unpin(self->ctx, h));

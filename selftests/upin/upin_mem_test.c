@@ -111,6 +111,46 @@ static char *map_aligned(size_t len, size_t align)
 	return a;
 }
 
+/*
+ * @len bytes of private anonymous memory of @kind: MEM_ANON (4 KiB pages),
+ * MEM_ANON_THP (aligned and advised; whether it got THPs is for the caller
+ * to check) or MEM_HUGETLB. MAP_FAILED with errno set on failure.
+ */
+static char *map_private_anon(enum mem_kind kind, size_t len)
+{
+	char *p;
+
+	switch (kind) {
+	case MEM_ANON_THP:
+		p = map_aligned(len, HPAGE);
+		if (p != MAP_FAILED && madvise(p, len, MADV_HUGEPAGE))
+			return MAP_FAILED;
+		return p;
+	case MEM_HUGETLB:
+		return mmap(NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	default:
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED && madvise(p, len, MADV_NOHUGEPAGE))
+			return MAP_FAILED;
+		return p;
+	}
+}
+
+/*
+ * In a fixture setup: self->map = self->size bytes of the variant's private
+ * anonymous memory; the test is skipped when the hugetlb pool is short.
+ */
+#define MAP_PRIVATE_ANON() do {						\
+	self->map = map_private_anon(variant->kind, self->size);	\
+	if (self->map == MAP_FAILED && variant->kind == MEM_HUGETLB)	\
+		SKIP(return, "MAP_HUGETLB of %zu MiB: %s (nr_hugepages %ld)", \
+		     self->size >> 20, strerror(errno),			\
+		     read_long("/proc/sys/vm/nr_hugepages"));		\
+	ASSERT_NE(MAP_FAILED, self->map);				\
+} while (0)
+
 /* An unlinked file in @dir, or -errno. */
 static int tmpfile_in(const char *dir)
 {
@@ -221,29 +261,14 @@ FIXTURE_SETUP(mem)
 		     SMALL_PAGES * self->page;
 	switch (variant->kind) {
 	case MEM_ANON:
-		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		ASSERT_NE(MAP_FAILED, self->map);
-		ASSERT_EQ(0, madvise(self->map, self->size, MADV_NOHUGEPAGE));
-		break;
 	case MEM_ANON_THP:
-		self->map = map_aligned(self->size, HPAGE);
-		ASSERT_NE(MAP_FAILED, self->map);
-		ASSERT_EQ(0, madvise(self->map, self->size, MADV_HUGEPAGE));
+	case MEM_HUGETLB:
+		MAP_PRIVATE_ANON();
 		break;
 	case MEM_ANON_SHARED:
 		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		ASSERT_NE(MAP_FAILED, self->map);
-		break;
-	case MEM_HUGETLB:
-		self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
-				 -1, 0);
-		if (self->map == MAP_FAILED)
-			SKIP(return, "MAP_HUGETLB of %zu MiB: %s (nr_hugepages %ld)",
-			     self->size >> 20, strerror(errno),
-			     read_long("/proc/sys/vm/nr_hugepages"));
 		break;
 	case MEM_HUGETLBFS:
 		if (!is_fs(HUGETLBFS_DIR, HUGETLBFS_MAGIC))
@@ -575,6 +600,19 @@ TEST_F(mem, segments_describe_region)
  * process's own later writes, including after fork() and when the pin was
  * taken on the shared zero page. The memory is not written in setup.
  */
+/*
+ * Teardown of the fixtures with a context and one mapping: close, unmap,
+ * then the oracle: nothing pinned, nothing charged.
+ */
+#define CLOSE_AND_UNMAP() do {						\
+	if (self->fd >= 0)						\
+		EXPECT_EQ(0, close(self->fd));				\
+	if (self->map != MAP_FAILED)					\
+		munmap(self->map, self->size);				\
+	ASSERT_EQ(0, upin_pins_outstanding());				\
+	ASSERT_EQ(0, upin_vmpin_kb(0));					\
+} while (0)
+
 FIXTURE(cow) {
 	long page;
 	int fd;
@@ -624,12 +662,7 @@ FIXTURE_SETUP(cow)
 
 FIXTURE_TEARDOWN(cow)
 {
-	if (self->fd >= 0)
-		EXPECT_EQ(0, close(self->fd));
-	if (self->map != MAP_FAILED)
-		munmap(self->map, self->size);
-	ASSERT_EQ(0, upin_pins_outstanding());
-	ASSERT_EQ(0, upin_vmpin_kb(0));
+	CLOSE_AND_UNMAP();
 }
 
 /* The process writes SEED_PROC everywhere (THP variants: verified THPs). */
@@ -820,6 +853,169 @@ TEST_F(cow, zero_page_then_write_seen)
 	TH_LOG("kernel %s", u.release);
 	check_device_view(_metadata, self, h, off, len, SEED_NEW, 0);
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
+}
+
+/*
+ * What upin keeps per pinned page, from upin_info.metadata_bytes, which
+ * counts everything: the region's descriptor, its entries, its share of the
+ * handle index. Targets: at most 8 bytes per 4 KiB page, also when no two
+ * pages are physically contiguous, and at most 100 bytes per 2 MiB folio
+ * of THP and hugetlb memory, also for a region of a single folio.
+ */
+FIXTURE(meta) {
+	long page;
+	int fd;
+	char *map;
+	size_t size;
+};
+
+FIXTURE_VARIANT(meta) {
+	enum mem_kind kind;
+	size_t units;		/* 4 KiB pages, or 2 MiB folios */
+	bool scatter;		/* put the pages in descending physical order */
+};
+
+/* The pfn behind @addr (root reads pfns from pagemap), or 0. */
+static uint64_t pfn_of(const void *addr)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / page * sizeof(e)) !=
+	    sizeof(e))
+		e = 0;
+	close(fd);
+	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
+}
+
+static uint64_t *sort_pfns;
+
+static int by_pfn_descending(const void *a, const void *b)
+{
+	uint64_t x = sort_pfns[*(const size_t *)a];
+	uint64_t y = sort_pfns[*(const size_t *)b];
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+FIXTURE_VARIANT_ADD(meta, anon_4k) {
+	.kind = MEM_ANON, .units = 1024 };
+FIXTURE_VARIANT_ADD(meta, anon_4k_scattered) {
+	.kind = MEM_ANON, .units = 1024, .scatter = true };
+FIXTURE_VARIANT_ADD(meta, thp_one_folio) {
+	.kind = MEM_ANON_THP, .units = 1 };
+FIXTURE_VARIANT_ADD(meta, thp) {
+	.kind = MEM_ANON_THP, .units = 8 };
+FIXTURE_VARIANT_ADD(meta, hugetlb_one_folio) {
+	.kind = MEM_HUGETLB, .units = 1 };
+FIXTURE_VARIANT_ADD(meta, hugetlb) {
+	.kind = MEM_HUGETLB, .units = 4 };
+
+FIXTURE_SETUP(meta)
+{
+	size_t i, n, *order;
+	uint64_t *pfns;
+	char *src;
+
+	self->fd = -1;
+	self->map = MAP_FAILED;
+	self->page = sysconf(_SC_PAGESIZE);
+	if (geteuid())
+		SKIP(return, "needs root: /dev/upin is 0600 and reading the pin counters writes stat_refresh");
+	ASSERT_EQ(0, upin_pins_outstanding());
+	self->size = variant->units * (mems[variant->kind].huge ?: self->page);
+	n = self->size / self->page;
+
+	MAP_PRIVATE_ANON();
+	if (variant->scatter) {
+		/*
+		 * Fault the pages in, then move them so that their pfns
+		 * descend: no two neighbours are physically contiguous, and
+		 * no page continues a run.
+		 */
+		src = self->map;
+		memset(src, 0, self->size);
+		pfns = calloc(n, sizeof(*pfns));
+		order = calloc(n, sizeof(*order));
+		ASSERT_NE(NULL, pfns);
+		ASSERT_NE(NULL, order);
+		for (i = 0; i < n; i++) {
+			pfns[i] = pfn_of(src + i * self->page);
+			ASSERT_NE(0, pfns[i]) TH_LOG("no pfn in /proc/self/pagemap");
+			order[i] = i;
+		}
+		sort_pfns = pfns;
+		qsort(order, n, sizeof(*order), by_pfn_descending);
+		self->map = mmap(NULL, self->size, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		for (i = 0; i < n; i++)
+			ASSERT_EQ(self->map + i * self->page,
+				  mremap(src + order[i] * self->page,
+					 self->page, self->page,
+					 MREMAP_MAYMOVE | MREMAP_FIXED,
+					 self->map + i * self->page));
+		free(pfns);
+		free(order);
+	}
+	upin_pat_fill(self->map, self->size, 0, SEED_PROC);
+	if (variant->kind == MEM_ANON_THP &&
+	    upin_anon_huge_kb(self->map) < (long)(self->size >> 10))
+		SKIP(return, "no THP: AnonHugePages %ld kB of %zu kB after MADV_HUGEPAGE",
+		     upin_anon_huge_kb(self->map), self->size >> 10);
+	self->fd = upin_open();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(meta)
+{
+	CLOSE_AND_UNMAP();
+}
+
+TEST_F(meta, bytes_per_page_within_target)
+{
+	size_t npages = self->size / self->page, off;
+	uint64_t h, bytes, limit, segs;
+	struct upin_region r;
+	uint8_t *data;
+
+	ASSERT_EQ(0, upin_pin(self->fd, self->map, self->size,
+			      UPIN_PIN_WRITE | UPIN_PIN_LONGTERM, &h, NULL));
+	bytes = info_of(self->fd).metadata_bytes;
+	ASSERT_EQ(0, upin_query(self->fd, h, &r));
+	segs = r.nr_segments;
+	limit = mems[variant->kind].huge ? 100 * variant->units : 8 * npages;
+	ksft_print_msg("metadata: %s%s, %zu pages, %llu segments: %llu bytes, %.3f per 4 KiB page, target %llu\n",
+		       mems[variant->kind].name,
+		       variant->scatter ? " (scattered)" : "", npages,
+		       (unsigned long long)segs, (unsigned long long)bytes,
+		       (double)bytes / npages, (unsigned long long)limit);
+	ASSERT_LT(0, bytes);
+	ASSERT_GE(limit, bytes);
+	if (variant->scatter)
+		ASSERT_EQ(npages, segs);
+
+	/* The device still sees every byte where the process put it. */
+	data = malloc(self->size);
+	ASSERT_NE(NULL, data);
+	ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, data, self->size));
+	ASSERT_EQ(-1, upin_pat_mismatch(data, self->size, 0, SEED_PROC));
+	for (off = self->page / 2; off < self->size; off += self->size / 7 + 1) {
+		size_t len = self->page < self->size - off ? self->page :
+			     self->size - off;
+
+		memset(data, 0, len);
+		ASSERT_EQ(0, upin_access(self->fd, h, 0, off, data, len));
+		ASSERT_EQ(-1, upin_pat_mismatch(data, len, off, SEED_PROC))
+			TH_LOG("ACCESS at %zu", off);
+	}
+	free(data);
+
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+	ASSERT_EQ(0, info_of(self->fd).metadata_bytes);
 }
 
 TEST_HARNESS_MAIN

@@ -28,7 +28,7 @@
 #define UPIN_VALUE(name, value)						\
 	_Static_assert((name) == (value), #name)
 
-UPIN_STRUCT(upin_info, 56);
+UPIN_STRUCT(upin_info, 64);
 UPIN_MEMBER(upin_info, size, 0, 4);
 UPIN_MEMBER(upin_info, flags, 4, 4);
 UPIN_MEMBER(upin_info, abi_version, 8, 4);
@@ -39,6 +39,7 @@ UPIN_MEMBER(upin_info, max_regions, 28, 4);
 UPIN_MEMBER(upin_info, pinned_pages, 32, 8);
 UPIN_MEMBER(upin_info, global_pinned_pages, 40, 8);
 UPIN_MEMBER(upin_info, global_max_pages, 48, 8);
+UPIN_MEMBER(upin_info, metadata_bytes, 56, 8);
 
 UPIN_STRUCT(upin_pin, 40);
 UPIN_MEMBER(upin_pin, size, 0, 4);

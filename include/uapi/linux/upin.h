@@ -119,6 +119,17 @@ enum upin_feature {
  *                (overlapping regions count each time)
  * @global_pinned_pages: out, pages pinned through upin by every context
  * @global_max_pages: out, module-wide cap on @global_pinned_pages, 0 = none
+ * @metadata_bytes: out, kernel memory this context holds to keep track of
+ *                  its regions, in bytes: each region's descriptor and the
+ *                  storage of its pages (runs of contiguous pages; a huge
+ *                  folio is one 8-byte entry, scattered 4 KiB pages at most
+ *                  8 bytes each) as the slab and page allocators sized them,
+ *                  plus each region's share of the handle index (one xarray
+ *                  slot). Not counted: the pinned memory itself, the
+ *                  context's own fixed state (a few hundred bytes per open
+ *                  file), and pins still in flight. 0 when the context holds
+ *                  no region. Added in the second layout of this struct;
+ *                  callers that pass the first one's size (56) do not get it.
  *
  * Works from any process holding the file, including one whose mm is not the
  * context's.
@@ -134,6 +145,7 @@ struct upin_info {
 	__aligned_u64 pinned_pages;
 	__aligned_u64 global_pinned_pages;
 	__aligned_u64 global_max_pages;
+	__aligned_u64 metadata_bytes;
 };
 
 #define UPIN_IOC_GET_INFO _IO(UPIN_TYPE, UPIN_CMD_GET_INFO)
