@@ -18,20 +18,28 @@
  * Physical addresses are below 2^63 on every architecture (the widest
  * MAX_PHYSMEM_BITS is 52), so bit 63 of a run is always clear.
  *
- * A region with a single entry keeps it inline in &upin_kregion.entry (which
- * shares its place with the directory, &upin_kregion.chunks): a
- * one-page pin, or a THP or hugetlb range that is one contiguous run, costs
- * no allocation besides the region. More entries live in chunks of
- * UPIN_CHUNK_ENTRIES (one page each), all full but the last, listed in a
- * directory that records the first page index of every chunk, so that
- * ACCESS finds an offset by binary search. While pinning, the directory
- * grows by doubling and chunks are whole pages; upin_region_finish() then
- * trims both to their exact size. Nothing is sized by the length of the
- * range, only by the number of entries.
+ * Where the entries live depends on how many there are. One is kept
+ * inline in &upin_kregion.entry: a one-page pin, or a THP or hugetlb range
+ * that is one contiguous run, costs no allocation besides the region. Up
+ * to UPIN_CHUNK_ENTRIES (a page of them) live in one array,
+ * &upin_kregion.entries, allocated for at most as many entries as the
+ * region has pages. More live in page-sized chunks, all full but the last,
+ * listed in a directory, &upin_kregion.chunks, that records the first page
+ * index of every chunk, so that ACCESS finds an offset by binary search;
+ * the directory grows by doubling. Once pinned, upin_region_finish() trims
+ * the last array and the directory to their exact size. Nothing is sized
+ * by the length of the range, only by the number of entries.
  *
- * Walks go span by span: unpin calls unpin_user_page_range_dirty_lock() once
- * per span, which releases each folio of it with one atomic operation, and
- * SEGMENTS merges spans that happen to be contiguous across entries.
+ * Pages become entries as GUP returns them (upin_region_add_pages()): the
+ * last run stays open while pages are contiguous, so a contiguous page
+ * costs a pfn compare, and a THP costs one entry whichever way GUP's
+ * batches cut it.
+ *
+ * Walks go span by span. Unpin calls unpin_user_page_range_dirty_lock()
+ * once per run, which releases each folio of it with one atomic operation,
+ * and gathers single pages into one unpin_user_pages_dirty_lock() call per
+ * UPIN_UNPIN_BATCH. SEGMENTS merges spans that happen to be contiguous
+ * across entries.
  *
  * This file is the only one that knows the layout.
  */
@@ -79,146 +87,162 @@ static unsigned long upin_entry_pages(u64 e)
 }
 
 /*
- * Add the page @pfn to entry @e when it follows it: the next page of a run,
- * or the second page of a pair. Return: true if @e now holds the page.
+ * Where the entries are, by their number: up to one inline (@entry), up
+ * to UPIN_CHUNK_ENTRIES in one chunk of their own (@entries), more in
+ * chunks listed in a directory (@chunks).
  */
-static bool upin_entry_extend(u64 *e, unsigned long pfn)
+static bool upin_region_inline(const struct upin_kregion *region)
 {
-	unsigned long first, nr;
+	return region->nr_entries <= 1;
+}
 
-	if (*e & UPIN_PAIR)
-		return false;
-	first = upin_run_pfn(*e);
-	nr = upin_run_pages(*e);
-	if (pfn == first + nr && nr < UPIN_RUN_MAX) {
-		(*e)++;
-		return true;
-	}
-	if (nr == 1 && first <= UPIN_PAIR_PFN_MAX && pfn <= UPIN_PAIR_PFN_MAX) {
-		*e = UPIN_PAIR | ((u64)pfn << UPIN_PAIR_PFN_BITS) | first;
-		return true;
-	}
-	return false;
+static bool upin_region_has_dir(const struct upin_kregion *region)
+{
+	return region->nr_entries > UPIN_CHUNK_ENTRIES;
 }
 
 static unsigned long upin_region_nr_chunks(const struct upin_kregion *region)
 {
-	return region->nr_entries > 1 ?
-	       DIV_ROUND_UP(region->nr_entries, UPIN_CHUNK_ENTRIES) : 1;
+	return DIV_ROUND_UP(region->nr_entries, UPIN_CHUNK_ENTRIES) ?: 1;
 }
 
-/* Entries of chunk @c, and how many: the inline entry for a short region. */
+/* Entries of chunk @c, and how many. */
 static u64 *upin_region_chunk(const struct upin_kregion *region,
 			      unsigned long c, unsigned int *nr)
 {
 	unsigned long nr_chunks = upin_region_nr_chunks(region);
 
-	if (region->nr_entries <= 1) {
+	if (upin_region_inline(region)) {
 		*nr = region->nr_entries;
 		return (u64 *)&region->entry;
 	}
 	*nr = c + 1 < nr_chunks ? UPIN_CHUNK_ENTRIES :
 	      region->nr_entries - c * UPIN_CHUNK_ENTRIES;
-	return region->chunks[c].entries;
+	return upin_region_has_dir(region) ? region->chunks[c].entries :
+	       region->entries;
 }
 
-/* Bytes of the directory of @nr_chunks chunks, as allocated once trimmed. */
-static size_t upin_dir_bytes(const struct upin_kregion *region,
-			     unsigned long nr_chunks)
+/* Entries the first chunk is allocated for: never more than pages. */
+static unsigned long upin_region_first_capacity(struct upin_kregion *region)
 {
-	size_t size = nr_chunks * sizeof(struct upin_chunk);
+	return min(region->npages, UPIN_CHUNK_ENTRIES);
+}
+
+/* Bytes of the directory, as allocated once trimmed. */
+static size_t upin_dir_bytes(const struct upin_kregion *region)
+{
+	size_t size = upin_region_nr_chunks(region) * sizeof(struct upin_chunk);
 
 	return is_vmalloc_addr(region->chunks) ? PAGE_ALIGN(size) :
 	       kmalloc_size_roundup(size);
 }
 
-/* Grow the directory, doubling it, to take chunk number @c. */
+/* Make room in the directory, doubling it, for chunk number @c. */
 static int upin_region_grow_dir(struct upin_kregion *region, unsigned long c)
 {
 	struct upin_chunk *dir;
 
-	if (c && !is_power_of_2(c))
+	if (!is_power_of_2(c))
 		return 0;
-	dir = kvmalloc_array(c ? 2 * c : 1, sizeof(*dir), GFP_KERNEL_ACCOUNT);
+	dir = kvmalloc_array(2 * c, sizeof(*dir), GFP_KERNEL_ACCOUNT);
 	if (!dir)
 		return -ENOMEM;
-	if (c)
-		memcpy(dir, region->chunks, c * sizeof(*dir));
+	memcpy(dir, region->chunks, c * sizeof(*dir));
 	kvfree(region->chunks);
 	region->chunks = dir;
 	return 0;
 }
 
-/* Add chunk number @c, a page, after the full chunk @c - 1. */
+/*
+ * Add chunk number @c (a page) after the full chunk @c - 1; the first time,
+ * a directory takes over the region's single chunk.
+ */
 static int upin_region_add_chunk(struct upin_kregion *region, unsigned long c)
 {
-	struct upin_chunk *chunk;
-	u64 *entries;
+	struct upin_chunk *chunk, *prev, *dir;
 	unsigned int i;
+	u64 *entries;
 
 	entries = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!entries)
 		return -ENOMEM;
-	if (upin_region_grow_dir(region, c)) {
-		kfree(entries);
-		return -ENOMEM;
+	if (c == 1) {
+		dir = kvmalloc_array(2, sizeof(*dir), GFP_KERNEL_ACCOUNT);
+		if (!dir)
+			goto err;
+		dir[0].entries = region->entries;
+		dir[0].first = 0;
+		region->chunks = dir;
+	} else if (upin_region_grow_dir(region, c)) {
+		goto err;
 	}
+	prev = &region->chunks[c - 1];
 	chunk = &region->chunks[c];
 	chunk->entries = entries;
-	chunk->first = 0;
-	if (c) {
-		const struct upin_chunk *prev = &region->chunks[c - 1];
-
-		chunk->first = prev->first;
-		for (i = 0; i < UPIN_CHUNK_ENTRIES; i++)
-			chunk->first += upin_entry_pages(prev->entries[i]);
-	}
+	chunk->first = prev->first;
+	for (i = 0; i < UPIN_CHUNK_ENTRIES; i++)
+		chunk->first += upin_entry_pages(prev->entries[i]);
 	return 0;
+err:
+	kfree(entries);
+	return -ENOMEM;
 }
 
 /*
- * Append entry @e. Return: where it is stored, or NULL when memory for it
- * cannot be allocated (nothing changes then).
+ * Append entry @e. Return: false when memory for it cannot be allocated
+ * (nothing changes then).
  */
-static u64 *upin_region_push(struct upin_kregion *region, u64 e)
+static bool upin_region_push(struct upin_kregion *region, u64 e)
 {
 	unsigned long n = region->nr_entries;
-	unsigned long slot = n % UPIN_CHUNK_ENTRIES;
+	unsigned long c = n / UPIN_CHUNK_ENTRIES;
 	u64 *entries;
 
 	if (!n) {
-		region->entry = e;
-		region->nr_entries = 1;
-		return &region->entry;
-	}
-	if (n == 1) {
+		entries = &region->entry;
+	} else if (n == 1) {
 		/* The inline entry moves to the first chunk. */
-		u64 only = region->entry;
-
-		region->chunks = NULL;
-		if (upin_region_add_chunk(region, 0)) {
-			region->entry = only;
-			return NULL;
-		}
-		region->chunks[0].entries[0] = only;
-	} else if (!slot && upin_region_add_chunk(region, n / UPIN_CHUNK_ENTRIES)) {
-		return NULL;
+		entries = kmalloc_array(upin_region_first_capacity(region),
+					sizeof(u64), GFP_KERNEL_ACCOUNT);
+		if (!entries)
+			return false;
+		entries[0] = region->entry;
+		region->entries = entries;
+	} else if (c && !(n % UPIN_CHUNK_ENTRIES)) {
+		if (upin_region_add_chunk(region, c))
+			return false;
+		entries = region->chunks[c].entries;
+	} else {
+		entries = c ? region->chunks[c].entries : region->entries;
 	}
-	entries = region->chunks[n / UPIN_CHUNK_ENTRIES].entries;
-	entries[slot] = e;
+	entries[n % UPIN_CHUNK_ENTRIES] = e;
 	region->nr_entries = n + 1;
-	return &entries[slot];
+	return true;
 }
 
 /* The last entry, or NULL. */
 static u64 *upin_region_tail(struct upin_kregion *region)
 {
-	unsigned long n = region->nr_entries;
+	unsigned int nr;
+	u64 *entries;
 
-	if (n <= 1)
-		return n ? &region->entry : NULL;
-	return &region->chunks[(n - 1) / UPIN_CHUNK_ENTRIES]
-		.entries[(n - 1) % UPIN_CHUNK_ENTRIES];
+	if (!region->nr_entries)
+		return NULL;
+	entries = upin_region_chunk(region, upin_region_nr_chunks(region) - 1,
+				    &nr);
+	return &entries[nr - 1];
+}
+
+/*
+ * Store @e over the open run's entry *@tail, or else as a new entry.
+ * Return: false when memory for a new entry cannot be allocated.
+ */
+static bool upin_region_store(struct upin_kregion *region, u64 *tail, u64 e)
+{
+	if (!tail)
+		return upin_region_push(region, e);
+	*tail = e;
+	return true;
 }
 
 /**
@@ -227,9 +251,10 @@ static u64 *upin_region_tail(struct upin_kregion *region)
  * @pages: pages GUP just pinned, the next ones of the region
  * @nr: how many
  *
- * Each page extends the region's last entry when it can (the next page of
- * a run, the second page of a pair), else starts a new entry. Only the pfns
- * are compared: the struct pages are not read.
+ * Pages extend the open run (the region's last entry, when it is a run)
+ * while they are contiguous; a single page and the next single page make a
+ * pair. Only pfns are compared, and an entry is written when its run ends,
+ * so that a contiguous page costs one compare.
  *
  * Return: how many pages the region took over, from the first: @nr, or
  * fewer when memory for an entry cannot be allocated. The caller unpins
@@ -239,41 +264,72 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 				   struct page **pages, unsigned int nr)
 {
 	u64 *tail = upin_region_tail(region);
-	unsigned int i;
+	unsigned long first = 0, len = 0, pfn;
+	unsigned int i, stored = 0;
+	u64 e;
 
-	for (i = 0; i < nr; i++) {
-		unsigned long pfn = page_to_pfn(pages[i]);
-
-		if (tail && upin_entry_extend(tail, pfn))
-			continue;
-		tail = upin_region_push(region, upin_run(pfn, 1));
-		if (!tail)
-			break;
+	/* The open run, stored at *tail, which the next pages may continue. */
+	if (tail && !(*tail & UPIN_PAIR)) {
+		first = upin_run_pfn(*tail);
+		len = upin_run_pages(*tail);
+	} else {
+		tail = NULL;
 	}
-	return i;
+	for (i = 0; i < nr; i++) {
+		pfn = page_to_pfn(pages[i]);
+		if (len && pfn == first + len && len < UPIN_RUN_MAX) {
+			len++;
+			continue;
+		}
+		if (len == 1 && first <= UPIN_PAIR_PFN_MAX &&
+		    pfn <= UPIN_PAIR_PFN_MAX) {
+			e = UPIN_PAIR | ((u64)pfn << UPIN_PAIR_PFN_BITS) | first;
+			len = 0;
+		} else if (len) {
+			e = upin_run(first, len);
+			first = pfn;
+			len = 1;
+		} else {
+			first = pfn;
+			len = 1;
+			continue;
+		}
+		if (!upin_region_store(region, tail, e))
+			return stored;
+		tail = NULL;
+		stored = len ? i : i + 1;
+	}
+	if (len && !upin_region_store(region, tail, upin_run(first, len)))
+		return stored;
+	return nr;
 }
 
 /* Give the directory and the last chunk their exact size, if that helps. */
 static void upin_region_trim(struct upin_kregion *region)
 {
-	unsigned long nr_chunks = upin_region_nr_chunks(region);
-	struct upin_chunk *last, *dir;
+	unsigned long nr_chunks = upin_region_nr_chunks(region), cap;
+	struct upin_chunk *dir;
+	u64 *last, *entries;
 	unsigned int nr;
-	u64 *entries;
 
-	if (region->nr_entries <= 1)
+	if (upin_region_inline(region))
 		return;
-	last = &region->chunks[nr_chunks - 1];
-	upin_region_chunk(region, nr_chunks - 1, &nr);
-	if (kmalloc_size_roundup(nr * sizeof(u64)) < PAGE_SIZE) {
+	last = upin_region_chunk(region, nr_chunks - 1, &nr);
+	cap = nr_chunks > 1 ? UPIN_CHUNK_ENTRIES :
+	      upin_region_first_capacity(region);
+	if (kmalloc_size_roundup(nr * sizeof(u64)) <
+	    kmalloc_size_roundup(cap * sizeof(u64))) {
 		entries = kmalloc_array(nr, sizeof(u64), GFP_KERNEL_ACCOUNT);
 		if (entries) {
-			memcpy(entries, last->entries, nr * sizeof(u64));
-			kfree(last->entries);
-			last->entries = entries;
+			memcpy(entries, last, nr * sizeof(u64));
+			kfree(last);
+			if (nr_chunks > 1)
+				region->chunks[nr_chunks - 1].entries = entries;
+			else
+				region->entries = entries;
 		}
 	}
-	if (!is_power_of_2(nr_chunks)) {
+	if (nr_chunks > 1 && !is_power_of_2(nr_chunks)) {
 		dir = kvmalloc_array(nr_chunks, sizeof(*dir), GFP_KERNEL_ACCOUNT);
 		if (dir) {
 			memcpy(dir, region->chunks, nr_chunks * sizeof(*dir));
@@ -342,7 +398,7 @@ static void upin_cursor_seek(const struct upin_kregion *region,
 	unsigned long n;
 
 	/* The last chunk whose first page is at or before @index. */
-	while (region->nr_entries > 1 && hi - lo > 1) {
+	while (upin_region_has_dir(region) && hi - lo > 1) {
 		unsigned long mid = lo + (hi - lo) / 2;
 
 		if (region->chunks[mid].first <= index)
@@ -350,7 +406,7 @@ static void upin_cursor_seek(const struct upin_kregion *region,
 		else
 			hi = mid;
 	}
-	if (region->nr_entries > 1)
+	if (upin_region_has_dir(region))
 		first = region->chunks[lo].first;
 	upin_cursor_load(region, cur, lo);
 	for (;;) {
@@ -407,12 +463,13 @@ size_t upin_region_metadata(struct upin_kregion *region)
 		       DIV_ROUND_UP(sizeof(struct xa_node), XA_CHUNK_SIZE);
 	unsigned int nr;
 
-	if (region->nr_entries > 1) {
-		upin_region_chunk(region, nr_chunks - 1, &nr);
-		bytes += upin_dir_bytes(region, nr_chunks) +
-			 (nr_chunks - 1) * PAGE_SIZE +
-			 kmalloc_size_roundup(nr * sizeof(u64));
-	}
+	if (upin_region_inline(region))
+		return bytes;
+	upin_region_chunk(region, nr_chunks - 1, &nr);
+	bytes += (nr_chunks - 1) * PAGE_SIZE +
+		 kmalloc_size_roundup(nr * sizeof(u64));
+	if (upin_region_has_dir(region))
+		bytes += upin_dir_bytes(region);
 	return bytes;
 }
 
@@ -474,33 +531,54 @@ struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
 	return region;
 }
 
+/* Single pages unpinned together, by one unpin_user_pages_dirty_lock(). */
+#define UPIN_UNPIN_BATCH 32
+
 /**
  * upin_region_unpin() - unpin every page the region holds, free its entries
  * @region: the region
  *
- * One unpin_user_page_range_dirty_lock() per span: each folio of a span is
- * released with one atomic operation. Write pins are marked dirty, as the
- * device may have written them; read-only pins are not.
+ * One unpin_user_page_range_dirty_lock() per run: each folio of a run is
+ * released with one atomic operation. Single pages (of pairs, or runs of
+ * one) go UPIN_UNPIN_BATCH at a time to unpin_user_pages_dirty_lock().
+ * Write pins are marked dirty, as the device may have written them;
+ * read-only pins are not.
  */
 void upin_region_unpin(struct upin_kregion *region)
 {
 	unsigned long nr_chunks = upin_region_nr_chunks(region), c, pfn, nr;
 	bool dirty = region->flags & UPIN_PIN_WRITE;
+	struct page *singles[UPIN_UNPIN_BATCH];
 	struct upin_cursor cur;
+	unsigned int n = 0;
 
 	for (c = 0; upin_cursor_load(region, &cur, c); c++) {
 		while (cur.i < cur.nr &&
-		       upin_cursor_next(region, &cur, &pfn, &nr))
-			unpin_user_page_range_dirty_lock(pfn_to_page(pfn), nr,
-							 dirty);
+		       upin_cursor_next(region, &cur, &pfn, &nr)) {
+			if (nr > 1) {
+				unpin_user_page_range_dirty_lock(pfn_to_page(pfn),
+								 nr, dirty);
+				continue;
+			}
+			singles[n++] = pfn_to_page(pfn);
+			if (n == ARRAY_SIZE(singles)) {
+				unpin_user_pages_dirty_lock(singles, n, dirty);
+				n = 0;
+			}
+		}
 		cond_resched();
 	}
-	if (region->nr_entries > 1) {
+	if (n)
+		unpin_user_pages_dirty_lock(singles, n, dirty);
+
+	if (upin_region_has_dir(region)) {
 		for (c = 0; c < nr_chunks; c++)
 			kfree(region->chunks[c].entries);
 		kvfree(region->chunks);
-		region->chunks = NULL;
+	} else if (!upin_region_inline(region)) {
+		kfree(region->entries);
 	}
+	region->entry = 0;
 	region->nr_entries = 0;
 }
 

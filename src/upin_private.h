@@ -82,7 +82,8 @@ struct upin_chunk {
  *              unpinned
  * @charged_user: @npages were charged to &upin_ctx.user's locked_vm
  * @entry: the only entry, when @nr_entries is 1
- * @chunks: the entries, when @nr_entries is more than 1
+ * @entries: the entries, up to a page of them
+ * @chunks: the chunks of entries, when there are more
  *
  * Nothing outside region.c looks at @entry and @chunks.
  */
@@ -99,6 +100,7 @@ struct upin_kregion {
 	bool charged_user;
 	union {
 		u64 entry;
+		u64 *entries;
 		struct upin_chunk *chunks;
 	};
 };

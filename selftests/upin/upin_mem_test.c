@@ -147,7 +147,7 @@ static char *map_private_anon(enum mem_kind kind, size_t len)
 	if (self->map == MAP_FAILED && variant->kind == MEM_HUGETLB)	\
 		SKIP(return, "MAP_HUGETLB of %zu MiB: %s (nr_hugepages %ld)", \
 		     self->size >> 20, strerror(errno),			\
-		     read_long("/proc/sys/vm/nr_hugepages"));		\
+		     upin_read_long("/proc/sys/vm/nr_hugepages"));		\
 	ASSERT_NE(MAP_FAILED, self->map);				\
 } while (0)
 
@@ -177,19 +177,6 @@ static bool is_fs(const char *dir, long magic)
 static const struct timespec old_times[2] = {
 	{ .tv_sec = 946684800 }, { .tv_sec = 946684800 },
 };
-
-static long read_long(const char *path)
-{
-	long v = -1;
-	FILE *f = fopen(path, "r");
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
 
 /* Writes all of @buf at @off of @fd. */
 static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
@@ -281,7 +268,7 @@ FIXTURE_SETUP(mem)
 		if (self->map == MAP_FAILED)
 			SKIP(return, "mmap of a %zu MiB hugetlbfs file: %s (nr_hugepages %ld)",
 			     self->size >> 20, strerror(errno),
-			     read_long("/proc/sys/vm/nr_hugepages"));
+			     upin_read_long("/proc/sys/vm/nr_hugepages"));
 		break;
 	case MEM_MEMFD:
 		self->file = memfd_create("upin-mem", MFD_CLOEXEC);
@@ -904,7 +891,7 @@ static int by_pfn_descending(const void *a, const void *b)
 FIXTURE_VARIANT_ADD(meta, anon_4k) {
 	.kind = MEM_ANON, .units = 1024 };
 FIXTURE_VARIANT_ADD(meta, anon_4k_scattered) {
-	.kind = MEM_ANON, .units = 1024, .scatter = true };
+	.kind = MEM_ANON, .units = 3000, .scatter = true };
 FIXTURE_VARIANT_ADD(meta, thp_one_folio) {
 	.kind = MEM_ANON_THP, .units = 1 };
 FIXTURE_VARIANT_ADD(meta, thp) {

@@ -245,6 +245,24 @@ static inline int upin_drop_cap(int cap)
 }
 
 /**
+ * upin_read_long() - the number a file such as /proc/sys/vm/nr_hugepages
+ * holds, or -1
+ * @path: the file
+ */
+static inline long upin_read_long(const char *path)
+{
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/**
  * upin_anon_huge_kb() - AnonHugePages of the mapping that holds @addr
  * @addr: an address in a mapping of the calling process
  *
