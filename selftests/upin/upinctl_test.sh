@@ -21,7 +21,8 @@ echo "TAP version 13"
 
 mask()
 {
-	sed -e 's/0x[0-9a-f]\{6,\}/ADDR/g' -e 's/^segments  [0-9]*$/segments  N/'
+	sed -e 's/0x[0-9a-f]\{6,\}/ADDR/g' -e 's/^segments  [0-9]*$/segments  N/' \
+	    -e 's/^metadata  [1-9][0-9]* bytes$/metadata  N bytes/'
 }
 
 # result OK NAME: one TAP line; a failure shows the difference.
@@ -137,6 +138,7 @@ flags     write
 handle    1
 pages     256
 segments  N
+metadata  N bytes
 VmPin     1024 kB
 unpinned  VmPin 0 kB
 EOF
@@ -148,6 +150,7 @@ flags     write,longterm
 handle    1
 pages     1024
 segments  N
+metadata  N bytes
 VmPin     4096 kB
 unpinned  VmPin 0 kB
 EOF
@@ -159,6 +162,7 @@ flags     read,longterm
 handle    1
 pages     512
 segments  N
+metadata  N bytes
 VmPin     2048 kB
 unpinned  VmPin 0 kB
 EOF
@@ -170,6 +174,7 @@ flags     write,longterm
 handle    1
 pages     16
 segments  N
+metadata  N bytes
 VmPin     64 kB
 unpinned  VmPin 0 kB
 EOF
@@ -188,6 +193,7 @@ flags     read,longterm
 handle    1
 pages     256
 segments  N
+metadata  N bytes
 VmPin     1024 kB
 unpinned  VmPin 0 kB
 EOF
@@ -278,6 +284,7 @@ flags     write
 handle    1
 pages     16
 segments  N
+metadata  N bytes
 VmPin     64 kB
 holding   600 s (SIGINT or SIGTERM unpin now)
 unpinned  VmPin 0 kB

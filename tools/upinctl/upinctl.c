@@ -442,6 +442,7 @@ static int cmd_pin(int argc, char **argv)
 	unsigned long hold_s = 0;
 	bool have_size = false, have_kind = false;
 	struct upin_region region;
+	struct upin_info info;
 	uint64_t handle, npages;
 	struct upin_ctx *ctx;
 	char sz[32], fsbuf[32];
@@ -530,6 +531,9 @@ static int cmd_pin(int argc, char **argv)
 	printf("handle    %llu\n", (unsigned long long)handle);
 	printf("pages     %llu\n", (unsigned long long)npages);
 	printf("segments  %llu\n", (unsigned long long)region.nr_segments);
+	if (!upin_get_info(ctx, &info, sizeof(info)))
+		printf("metadata  %llu bytes\n",
+		       (unsigned long long)info.metadata_bytes);
 	printf("VmPin     %ld kB\n", vmpin_kb());
 	if (hold_s)
 		hold(hold_s);
