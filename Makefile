@@ -11,6 +11,8 @@
 #   make uninstall          remove what make install installed
 #   make demo               boot a VM, pin and read through a buffer
 #   make check              the whole test suite, in VMs, on every kernel
+#   make bench              upin against io_uring and raw GUP, in VMs, on
+#                           every kernel: build/bench/ (BENCH_ARGS="--runs 9")
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -33,4 +35,8 @@ check:
 demo:
 	tools/run-tests --demo
 
-.PHONY: all modules modules_install tools install uninstall clean check demo
+bench:
+	tools/run-tests --bench $(if $(BENCH_ARGS),--bench-args "$(BENCH_ARGS)")
+
+.PHONY: all modules modules_install tools install uninstall clean check demo \
+	bench

@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * upin-bench: what a pin and an unpin cost through upin, against the two
+ * peers a driver author would compare it with, on the same buffer, in the
+ * same boot, taking turns operation by operation:
+ *
+ *   upin     UPIN_IOC_PIN + UPIN_IOC_UNPIN
+ *   io_uring IORING_REGISTER_BUFFERS + IORING_UNREGISTER_BUFFERS of one
+ *            iovec (raw syscalls); always FOLL_WRITE | FOLL_LONGTERM, at most
+ *            1 GiB per buffer
+ *   raw      one ioctl into tools/bench/upin_bench_raw.ko: page array,
+ *            pin_user_pages_fast(), unpin_user_pages_dirty_lock(), free
+ *
+ * Everything is timed from userspace with CLOCK_MONOTONIC around whole
+ * calls. A run repeats each operation (more often for small buffers), the
+ * methods taking turns, and keeps the median per method; a result is the
+ * median of the runs, with their minimum and maximum (the spread).
+ *
+ *   upin-bench [options]
+ *
+ *   --smoke          a few small cases, 3 runs, and TAP lines saying whether
+ *                    the output is sane (part of make check; no timing
+ *                    assertion)
+ *   --runs N         runs per case and method (default 11)
+ *   --max-size SIZE  largest buffer, with a K/M/G suffix (default 1G)
+ *   --regions N      the large context of the scaling case (default 65536;
+ *                    the small one holds 64)
+ *   -h, --help       this text
+ *
+ * Cases: a size sweep (4 KiB to --max-size, by 16x, and 256 MiB) of
+ * anonymous 4 KiB pages, THP and hugetlb memory, pinned writable and
+ * longterm (what io_uring does); the three other flag combinations at
+ * 256 MiB; and the cost of one pin, query and unpin in a context holding
+ * 64 regions against one holding --regions regions.
+ *
+ * Output (stdout): "# bench: ..." progress lines, and CSV rows that
+ * tools/bench/report turns into tables and plots:
+ *
+ *   csv-case,KERNEL,GROUP,MEM,SIZE,FLAGS,PAGES,RUNS,ITERS,
+ *            UPIN_MED,UPIN_MIN,UPIN_MAX,URING_MED,URING_MIN,URING_MAX,
+ *            RAW_MED,RAW_MIN,RAW_MAX,METADATA_BYTES,RATIO_URING,RATIO_RAW
+ *   csv-scaling,KERNEL,OP,SMALL_N,MED,MIN,MAX,LARGE_N,MED,MIN,MAX
+ *
+ * Times are nanoseconds per operation (a pin and its unpin; for scaling one
+ * pin, one query or one unpin, each timed alone: the median of a run's
+ * calls is the run's result); an empty field is a method that failed
+ * (its error is on a "# bench:" line). METADATA_BYTES is upin_info's
+ * metadata_bytes with the case's region pinned. RATIO_* are paired: the
+ * median over every round of the case of upin's time over the peer's time
+ * in the same round, which load on the host moves much less than the
+ * times themselves. Needs root, /dev/upin and
+ * /dev/upin_bench_raw; hugetlb cases resize /proc/sys/vm/nr_hugepages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/io_uring.h>
+#include <linux/upin.h>
+
+#include "upin_bench_raw.h"
+#include "upin_util.h"
+
+#define KIB		1024UL
+#define MIB		(1024 * KIB)
+#define GIB		(1024 * MIB)
+#define HPAGE		(2 * MIB)
+#define NR_HUGE_PATH	"/proc/sys/vm/nr_hugepages"
+
+enum mem { MEM_ANON, MEM_THP, MEM_HUGETLB, NR_MEMS };
+static const char *const mem_names[NR_MEMS] = { "anon4k", "thp", "hugetlb" };
+
+enum method { M_UPIN, M_URING, M_RAW, NR_METHODS };
+static const char *const method_names[NR_METHODS] = {
+	"upin", "io_uring", "raw"
+};
+
+static struct {
+	bool smoke;
+	int runs;
+	size_t max_size;
+	unsigned long regions;
+	long page;
+	char kernel[65];
+	int upin, uring, raw;	/* file descriptors */
+	int tap;		/* TAP lines printed (smoke) */
+	int failed;		/* cases where upin or raw failed */
+	int peer_failed;	/* cases where io_uring failed */
+	int no_metadata;	/* cases without metadata_bytes */
+	int scaling_failed;
+} bench = { .runs = 11, .max_size = GIB, .regions = 65536 };
+
+struct result {
+	double med, min, max;	/* ns per operation */
+	int err;		/* 0, or the errno of the first failure */
+};
+
+static void usage(FILE *f)
+{
+	static const char *const text[] = {
+		"usage: upin-bench [--smoke] [--runs N] [--max-size SIZE] [--regions N]",
+		"",
+		"Times PIN+UNPIN through /dev/upin against io_uring buffer",
+		"registration and raw pin_user_pages_fast() (upin_bench_raw.ko),",
+		"alternating on the same buffers, and prints CSV rows for",
+		"tools/bench/report. See the comment at the top of upin-bench.c.",
+		"",
+		"  --smoke          small cases, 3 runs, TAP verdicts on the output",
+		"  --runs N         runs per case and method (default 11)",
+		"  --max-size SIZE  largest buffer, K/M/G suffix (default 1G)",
+		"  --regions N      regions of the large scaling context (65536)",
+		"  -h, --help       this text",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		fprintf(f, "%s\n", text[i]);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void summarize(double *v, int n, struct result *r)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	r->min = v[0];
+	r->max = v[n - 1];
+	r->med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# bench: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void size_name(size_t size, char *buf, size_t len)
+{
+	if (size >= GIB && !(size % GIB))
+		snprintf(buf, len, "%zu GiB", size / GIB);
+	else if (size >= MIB && !(size % MIB))
+		snprintf(buf, len, "%zu MiB", size / MIB);
+	else
+		snprintf(buf, len, "%zu KiB", size / KIB);
+}
+
+static const char *flags_name(uint32_t flags)
+{
+	static const char *const names[] = {
+		"ro", "rw", "ro_longterm", "rw_longterm"
+	};
+
+	return names[flags & 3];
+}
+
+/* --- the three methods ------------------------------------------------- */
+
+static int upin_pin_unpin(char *p, size_t len, uint32_t flags)
+{
+	struct upin_pin pin = {
+		.size = sizeof(pin), .flags = flags,
+		.addr = (uintptr_t)p, .length = len,
+	};
+	struct upin_unpin unpin = { .size = sizeof(unpin) };
+
+	if (ioctl(bench.upin, UPIN_IOC_PIN, &pin))
+		return -errno;
+	unpin.handle = pin.handle;
+	if (ioctl(bench.upin, UPIN_IOC_UNPIN, &unpin))
+		return -errno;
+	return 0;
+}
+
+static int uring_register_unregister(char *p, size_t len)
+{
+	struct iovec iov = { .iov_base = p, .iov_len = len };
+
+	if (syscall(__NR_io_uring_register, bench.uring,
+		    IORING_REGISTER_BUFFERS, &iov, 1))
+		return -errno;
+	if (syscall(__NR_io_uring_register, bench.uring,
+		    IORING_UNREGISTER_BUFFERS, NULL, 0))
+		return -errno;
+	return 0;
+}
+
+static int raw_pin_unpin(char *p, size_t len, uint32_t flags)
+{
+	struct upin_bench_raw raw = {
+		.addr = (uintptr_t)p, .length = len, .flags = flags,
+	};
+
+	return ioctl(bench.raw, UPIN_BENCH_RAW_PIN_UNPIN, &raw) ? -errno : 0;
+}
+
+static int run_method(enum method m, char *p, size_t len, uint32_t flags)
+{
+	switch (m) {
+	case M_UPIN:
+		return upin_pin_unpin(p, len, flags);
+	case M_URING:
+		return uring_register_unregister(p, len);
+	default:
+		return raw_pin_unpin(p, len, flags);
+	}
+}
+
+/* --- buffers ----------------------------------------------------------- */
+
+static void write_long(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fprintf(f, "%ld\n", v);
+		fclose(f);
+	}
+}
+
+/*
+ * @len bytes of @mem, written once so that every page is present, or NULL
+ * (said why). THP memory is 2 MiB aligned and checked to be THPs.
+ */
+static char *buffer_get(enum mem mem, size_t len)
+{
+	size_t map_len = mem == MEM_THP ? len + HPAGE : len;
+	int extra = mem == MEM_HUGETLB ? MAP_HUGETLB : 0;
+	char *p, *a;
+	long kb;
+
+	if (mem == MEM_HUGETLB && upin_read_long(NR_HUGE_PATH) < (long)(len / HPAGE))
+		write_long(NR_HUGE_PATH, len / HPAGE);
+	p = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
+	if (p == MAP_FAILED) {
+		say("mmap of %zu MiB of %s memory: %s (nr_hugepages %ld)",
+		    len / MIB, mem_names[mem], strerror(errno),
+		    upin_read_long(NR_HUGE_PATH));
+		return NULL;
+	}
+	a = p;
+	if (mem == MEM_THP) {
+		a = (char *)(((uintptr_t)p + HPAGE - 1) & ~(HPAGE - 1));
+		if (a > p)
+			munmap(p, a - p);
+		munmap(a + len, p + map_len - (a + len));
+	}
+	madvise(a, len, mem == MEM_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(a, 0x5a, len);
+	if (mem == MEM_THP) {
+		kb = upin_anon_huge_kb(a);
+		if (kb < (long)(len / KIB) * 9 / 10)
+			say("THP: only %ld of %zu kB are huge pages", kb,
+			    len / KIB);
+	}
+	return a;
+}
+
+
+/* --- cases --------------------------------------------------------------- */
+
+/*
+ * Operations per method in a run: many for small buffers, at least 3, so
+ * that a run's median shrugs off a preempted operation.
+ */
+static int iterations(size_t len)
+{
+	size_t n = (bench.smoke ? 1 * MIB : 16 * MIB) / len;
+
+	return n < 3 ? 3 : n > 256 ? 256 : (int)n;
+}
+
+static uint64_t metadata_with_region(char *p, size_t len, uint32_t flags)
+{
+	struct upin_pin pin = {
+		.size = sizeof(pin), .flags = flags,
+		.addr = (uintptr_t)p, .length = len,
+	};
+	struct upin_unpin unpin = { .size = sizeof(unpin) };
+	struct upin_info info = { .size = sizeof(info) };
+	uint64_t bytes = 0;
+
+	if (ioctl(bench.upin, UPIN_IOC_PIN, &pin))
+		return 0;
+	if (!ioctl(bench.upin, UPIN_IOC_GET_INFO, &info))
+		bytes = info.metadata_bytes;
+	unpin.handle = pin.handle;
+	ioctl(bench.upin, UPIN_IOC_UNPIN, &unpin);
+	return bytes;
+}
+
+static void print_result(const struct result *r)
+{
+	if (r->err)
+		printf(",,,");
+	else
+		printf(",%.0f,%.0f,%.0f", r->med, r->min, r->max);
+}
+
+/*
+ * One case: the three methods on the same @len bytes at @p, alternating,
+ * the starting method rotating from run to run. Prints its CSV row.
+ */
+static void run_case(const char *group, enum mem mem, char *p, size_t len,
+		     uint32_t flags)
+{
+	int runs = bench.runs, iters = iterations(len), run, it, i, k, np = 0;
+	double *samples[NR_METHODS], *ops[NR_METHODS], *pair[NR_METHODS];
+	struct result ratio[NR_METHODS] = {};
+	struct result res[NR_METHODS] = {};
+	uint64_t meta;
+	char sz[32];
+
+	size_name(len, sz, sizeof(sz));
+	for (k = 0; k < NR_METHODS; k++) {
+		samples[k] = calloc(runs, sizeof(double));
+		ops[k] = calloc(iters, sizeof(double));
+		pair[k] = calloc((size_t)runs * iters, sizeof(double));
+		if (!samples[k] || !ops[k] || !pair[k])
+			exit(1);
+	}
+	for (run = 0; run < runs; run++) {
+		/*
+		 * Operation by operation, the methods take turns, so that a
+		 * burst of load on the host hits all three alike; the run's
+		 * result per method is the median of its operations.
+		 */
+		for (it = 0; it < iters; it++) {
+			for (i = 0; i < NR_METHODS; i++) {
+				enum method m = (run + it + i) % NR_METHODS;
+				double t0;
+				int err;
+
+				if (res[m].err)
+					continue;
+				t0 = now_ns();
+				err = run_method(m, p, len, flags);
+				ops[m][it] = now_ns() - t0;
+				if (err) {
+					res[m].err = -err;
+					say("%s of %s of %s memory (%s): %s",
+					    method_names[m], sz, mem_names[mem],
+					    m == M_URING ? "rw_longterm" :
+					    flags_name(flags), strerror(-err));
+				}
+			}
+			/* upin against the peers, in the same round. */
+			if (!res[M_UPIN].err && !res[M_URING].err &&
+			    !res[M_RAW].err) {
+				pair[M_URING][np] = ops[M_UPIN][it] / ops[M_URING][it];
+				pair[M_RAW][np] = ops[M_UPIN][it] / ops[M_RAW][it];
+				np++;
+			}
+		}
+		for (k = 0; k < NR_METHODS; k++) {
+			struct result r;
+
+			if (res[k].err)
+				continue;
+			summarize(ops[k], iters, &r);
+			samples[k][run] = r.med;
+		}
+	}
+	for (k = 0; k < NR_METHODS; k++) {
+		if (!res[k].err)
+			summarize(samples[k], runs, &res[k]);
+		if (k != M_UPIN && np)
+			summarize(pair[k], np, &ratio[k]);
+		free(samples[k]);
+		free(ops[k]);
+		free(pair[k]);
+	}
+
+	printf("csv-case,%s,%s,%s,%zu,%s,%zu,%d,%d", bench.kernel, group,
+	       mem_names[mem], len, flags_name(flags), len / bench.page, runs,
+	       iters);
+	for (k = 0; k < NR_METHODS; k++)
+		print_result(&res[k]);
+	meta = metadata_with_region(p, len, flags);
+	printf(",%llu", (unsigned long long)meta);
+	if (np)
+		printf(",%.3f,%.3f\n", ratio[M_URING].med, ratio[M_RAW].med);
+	else
+		printf(",,\n");
+	if (!meta)
+		bench.no_metadata++;
+	if (np)
+		say("%-7s %-11s %8s: upin %.0f ns, %.2fx raw, %.2fx io_uring",
+		    mem_names[mem], flags_name(flags), sz, res[M_UPIN].med,
+		    ratio[M_RAW].med, ratio[M_URING].med);
+	fflush(stdout);
+	if (res[M_UPIN].err || res[M_RAW].err)
+		bench.failed++;
+	if (res[M_URING].err)
+		bench.peer_failed++;
+}
+
+/* --- scaling ------------------------------------------------------------- */
+
+enum scale_op { OP_PIN, OP_QUERY, OP_UNPIN, NR_OPS };
+static const char *const op_names[NR_OPS] = { "pin", "query", "unpin" };
+
+/* A context holding @n one-page regions of @buf, one page each. */
+static int context_with_regions(char *buf, unsigned long n, uint64_t **handles)
+{
+	int fd = open("/dev/upin", O_RDWR | O_CLOEXEC);
+	unsigned long i;
+
+	*handles = calloc(n, sizeof(**handles));
+	if (fd < 0 || !*handles)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct upin_pin pin = {
+			.size = sizeof(pin),
+			.addr = (uintptr_t)(buf + i * bench.page),
+			.length = bench.page,
+		};
+
+		if (ioctl(fd, UPIN_IOC_PIN, &pin)) {
+			say("scaling: pin %lu of %lu: %s", i + 1, n,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		(*handles)[i] = pin.handle;
+	}
+	return fd;
+}
+
+/*
+ * In a context: @ops pins of the pages at @probe, @ops queries of
+ * background regions, @ops unpins of the probe regions; each call timed,
+ * @t gets the median ns per call of each kind. @v is scratch for @ops.
+ */
+static int time_ops(int fd, const uint64_t *bg, unsigned long nbg,
+		    char *probe, int ops, uint64_t *h, double *v,
+		    double t[NR_OPS])
+{
+	unsigned int x = 12345;
+	struct result r;
+	double t0;
+	int i;
+
+	for (i = 0; i < ops; i++) {
+		struct upin_pin pin = {
+			.size = sizeof(pin),
+			.addr = (uintptr_t)(probe + i * bench.page),
+			.length = bench.page,
+		};
+
+		t0 = now_ns();
+		if (ioctl(fd, UPIN_IOC_PIN, &pin))
+			return -errno;
+		v[i] = now_ns() - t0;
+		h[i] = pin.handle;
+	}
+	summarize(v, ops, &r);
+	t[OP_PIN] = r.med;
+
+	for (i = 0; i < ops; i++) {
+		struct upin_region q = { .size = sizeof(q) };
+
+		x = x * 1103515245 + 12345;
+		q.handle = bg[(x >> 8) % nbg];
+		t0 = now_ns();
+		if (ioctl(fd, UPIN_IOC_QUERY, &q))
+			return -errno;
+		v[i] = now_ns() - t0;
+	}
+	summarize(v, ops, &r);
+	t[OP_QUERY] = r.med;
+
+	for (i = 0; i < ops; i++) {
+		struct upin_unpin u = { .size = sizeof(u), .handle = h[i] };
+
+		t0 = now_ns();
+		if (ioctl(fd, UPIN_IOC_UNPIN, &u))
+			return -errno;
+		v[i] = now_ns() - t0;
+	}
+	summarize(v, ops, &r);
+	t[OP_UNPIN] = r.med;
+	return 0;
+}
+
+/* Return: 0, or -1 when the case could not run. */
+static int run_scaling(char *buf, size_t buf_len)
+{
+	unsigned long n[2] = { 64, bench.regions };
+	int ops = bench.smoke ? 64 : 1000, runs = bench.runs, run, s, o;
+	double *samples[2][NR_OPS], t[NR_OPS], *v;
+	struct result res[2][NR_OPS];
+	uint64_t *bg[2] = {}, *h;
+	int fd[2] = { -1, -1 }, ret = -1;
+	char *probe;
+
+	if ((n[1] + ops) * bench.page > buf_len) {
+		say("scaling: %lu regions need %lu MiB of buffer", n[1],
+		    (n[1] + ops) * bench.page / MIB);
+		return -1;
+	}
+	probe = buf + n[1] * bench.page;
+	h = calloc(ops, sizeof(*h));
+	v = calloc(ops, sizeof(*v));
+	for (s = 0; s < 2; s++)
+		for (o = 0; o < NR_OPS; o++)
+			samples[s][o] = calloc(runs, sizeof(double));
+	say("scaling: pinning 64 and %lu one-page regions", n[1]);
+	for (s = 0; s < 2; s++) {
+		fd[s] = context_with_regions(buf, n[s], &bg[s]);
+		if (fd[s] < 0)
+			goto out;
+	}
+	for (run = 0; run < runs; run++) {
+		for (s = 0; s < 2; s++) {
+			int k = (run + s) % 2, err;
+
+			err = time_ops(fd[k], bg[k], n[k], probe, ops, h, v,
+				       t);
+			if (err) {
+				say("scaling: %lu regions: %s", n[k],
+				    strerror(-err));
+				goto out;
+			}
+			for (o = 0; o < NR_OPS; o++)
+				samples[k][o][run] = t[o];
+		}
+	}
+	for (o = 0; o < NR_OPS; o++) {
+		for (s = 0; s < 2; s++)
+			summarize(samples[s][o], runs, &res[s][o]);
+		printf("csv-scaling,%s,%s,%lu,%.0f,%.0f,%.0f,%lu,%.0f,%.0f,%.0f\n",
+		       bench.kernel, op_names[o], n[0], res[0][o].med,
+		       res[0][o].min, res[0][o].max, n[1], res[1][o].med,
+		       res[1][o].min, res[1][o].max);
+		say("scaling: %-5s %.0f ns with %lu regions, %.0f ns with %lu: %.2fx",
+		    op_names[o], res[0][o].med, n[0], res[1][o].med, n[1],
+		    res[1][o].med / res[0][o].med);
+	}
+	ret = 0;
+out:
+	for (s = 0; s < 2; s++) {
+		if (fd[s] >= 0)
+			close(fd[s]);
+		free(bg[s]);
+		for (o = 0; o < NR_OPS; o++)
+			free(samples[s][o]);
+	}
+	free(h);
+	free(v);
+	fflush(stdout);
+	return ret;
+}
+
+/* What an ioctl that does nothing much costs here: GET_INFO. */
+static void syscall_floor(void)
+{
+	struct upin_info info = { .size = sizeof(info) };
+	double v[15], t0;
+	struct result r;
+	int i, k;
+
+	for (k = 0; k < 15; k++) {
+		t0 = now_ns();
+		for (i = 0; i < 1000; i++)
+			ioctl(bench.upin, UPIN_IOC_GET_INFO, &info);
+		v[k] = (now_ns() - t0) / 1000;
+	}
+	summarize(v, 15, &r);
+	say("one GET_INFO ioctl: %.0f ns (%.0f-%.0f), the floor of every call",
+	    r.med, r.min, r.max);
+}
+
+/* --- main ---------------------------------------------------------------- */
+
+static size_t parse_size(const char *s)
+{
+	char *end;
+	size_t v = strtoull(s, &end, 10);
+
+	switch (*end) {
+	case 'k': case 'K': v *= KIB; end++; break;
+	case 'm': case 'M': v *= MIB; end++; break;
+	case 'g': case 'G': v *= GIB; end++; break;
+	}
+	return *end ? 0 : v;
+}
+
+static void tap(bool ok, const char *what)
+{
+	printf("%sok %d bench smoke: %s\n", ok ? "" : "not ", ++bench.tap,
+	       what);
+	fflush(stdout);
+}
+
+static int open_devices(void)
+{
+	struct io_uring_params params = {};
+	struct utsname u;
+
+	bench.upin = open("/dev/upin", O_RDWR | O_CLOEXEC);
+	bench.raw = open("/dev/upin_bench_raw", O_RDWR | O_CLOEXEC);
+	bench.uring = syscall(__NR_io_uring_setup, 1, &params);
+	if (bench.upin < 0 || bench.raw < 0 || bench.uring < 0) {
+		say("open /dev/upin: %s, /dev/upin_bench_raw: %s, io_uring_setup: %s",
+		    bench.upin < 0 ? "failed" : "ok",
+		    bench.raw < 0 ? "failed" : "ok",
+		    bench.uring < 0 ? strerror(errno) : "ok");
+		return -1;
+	}
+	uname(&u);
+	snprintf(bench.kernel, sizeof(bench.kernel), "%s", u.release);
+	bench.page = sysconf(_SC_PAGESIZE);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t sizes[16], len, nsizes = 0, s;
+	long nr_huge;
+	char *buf;
+	int i, m;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--smoke")) {
+			bench.smoke = true;
+			bench.runs = 3;
+			bench.max_size = 2 * MIB;
+			bench.regions = 256;
+		} else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+			bench.runs = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--max-size") && i + 1 < argc) {
+			bench.max_size = parse_size(argv[++i]);
+		} else if (!strcmp(argv[i], "--regions") && i + 1 < argc) {
+			bench.regions = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "upin-bench: unknown argument %s\n",
+				argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (bench.runs < 1 || bench.max_size < 4 * KIB || bench.regions < 64) {
+		fprintf(stderr, "upin-bench: --runs >= 1, --max-size >= 4K, --regions >= 64\n");
+		return 2;
+	}
+	if (open_devices()) {
+		if (bench.smoke) {
+			tap(false, "open /dev/upin, /dev/upin_bench_raw and an io_uring");
+			printf("1..%d\n", bench.tap);
+		}
+		return 1;
+	}
+
+	for (len = 4 * KIB; len <= bench.max_size && nsizes < 15; len *= 16)
+		sizes[nsizes++] = len;
+	if (bench.smoke)
+		sizes[nsizes++] = 2 * MIB;
+	else if (bench.max_size >= 256 * MIB && sizes[nsizes - 1] != 256 * MIB)
+		sizes[nsizes++] = 256 * MIB;
+	if (!bench.smoke && sizes[nsizes - 1] != bench.max_size)
+		sizes[nsizes++] = bench.max_size;
+	for (s = 1; s < nsizes; s++)	/* ascending, for the plots */
+		for (i = s; i > 0 && sizes[i - 1] > sizes[i]; i--) {
+			len = sizes[i];
+			sizes[i] = sizes[i - 1];
+			sizes[i - 1] = len;
+		}
+
+	nr_huge = upin_read_long(NR_HUGE_PATH);
+	syscall_floor();
+	say("kernel %s, %d runs per case, sizes 4 KiB to %zu MiB",
+	    bench.kernel, bench.runs, bench.max_size / MIB);
+	for (m = 0; m < NR_MEMS; m++) {
+		size_t buf_len = bench.max_size < HPAGE ? HPAGE : bench.max_size;
+		uint32_t other[] = { 0, UPIN_PIN_WRITE, UPIN_PIN_LONGTERM };
+
+		buf = buffer_get(m, buf_len);
+		if (!buf) {
+			bench.failed++;
+			continue;
+		}
+		for (s = 0; s < nsizes; s++)
+			run_case("sweep", m, buf, sizes[s],
+				 UPIN_PIN_WRITE | UPIN_PIN_LONGTERM);
+		len = bench.smoke ? 2 * MIB : 256 * MIB;
+		if (len > bench.max_size)
+			len = bench.max_size;
+		for (i = 0; i < 3; i++)
+			run_case("flags", m, buf, len, other[i]);
+		if (m == MEM_ANON && run_scaling(buf, buf_len))
+			bench.scaling_failed++;
+		munmap(buf, buf_len);
+	}
+	if (nr_huge >= 0)
+		write_long(NR_HUGE_PATH, nr_huge);
+
+	if (bench.smoke) {
+		tap(!bench.failed, "upin and raw pinned and unpinned every case");
+		tap(!bench.peer_failed, "io_uring registered and unregistered every case");
+		tap(!bench.no_metadata, "upin reported metadata_bytes for every case");
+		tap(!bench.scaling_failed, "the regions scaling case ran");
+		printf("1..%d\n", bench.tap);
+	}
+	return bench.failed || bench.scaling_failed ? 1 : 0;
+}
