@@ -95,6 +95,7 @@ void upin_debugfs_init(void)
 	upin_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("regions", 0400, upin_debugfs_dir, NULL,
 			    &upin_regions_fops);
+	upin_fault_init(upin_debugfs_dir);
 }
 
 /**

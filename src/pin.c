@@ -225,6 +225,7 @@ static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 
 		ret = pin_user_pages_fast(start + (done << PAGE_SHIFT), nr,
 					  gup_flags, batch);
+		ret = upin_fault_gup(batch, ret);
 		if (ret <= 0) {
 			ret = ret ? ret : -EFAULT;
 			break;

@@ -15,7 +15,9 @@
 
 #include "compat.h"
 
+struct dentry;
 struct mm_struct;
+struct page;
 struct user_struct;
 
 /* Module parameters, read-only once the module is loaded (main.c). */
@@ -139,6 +141,21 @@ int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,
 	     unsigned long *handle, unsigned long *npages);
 int upin_pin_region(struct upin_kregion *region);
 void upin_unpin_region(struct upin_kregion *region);
+
+/* fault.c: fault injection for tests (UPIN_FAULT_INJECTION=1, see Kbuild) */
+#ifdef UPIN_FAULT_INJECTION
+void upin_fault_init(struct dentry *dir);
+int upin_fault_gup(struct page **pages, int ret);
+#else
+static inline void upin_fault_init(struct dentry *dir)
+{
+}
+
+static inline int upin_fault_gup(struct page **pages, int ret)
+{
+	return ret;
+}
+#endif
 
 /* debugfs.c */
 void upin_debugfs_init(void);
