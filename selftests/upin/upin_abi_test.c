@@ -142,18 +142,6 @@ static const struct {
 			 sizeof(struct upin_segments), 1 << 0 },
 };
 
-/* Big enough for a struct followed by a page of "future" members. */
-union upin_arg {
-	struct upin_info info;
-	struct upin_pin pin;
-	struct upin_unpin unpin;
-	struct upin_region region;
-	struct upin_list list;
-	struct upin_access access;
-	struct upin_segments segs;
-	uint8_t raw[8192];
-};
-
 /* Where the valid arguments point. */
 struct scratch {
 	uint64_t handles[4];

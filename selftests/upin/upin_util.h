@@ -219,6 +219,18 @@ static inline int upin_segments(int fd, uint64_t handle,
 }
 #endif /* UPIN_UTIL_NO_WRAPPERS */
 
+/* Any command's argument, with room for a page of "future" members. */
+union upin_arg {
+	struct upin_info info;
+	struct upin_pin pin;
+	struct upin_unpin unpin;
+	struct upin_region region;
+	struct upin_list list;
+	struct upin_access access;
+	struct upin_segments segs;
+	uint8_t raw[8192];
+};
+
 /**
  * upin_drop_cap() - remove a capability from the calling thread
  * @cap: CAP_* number
