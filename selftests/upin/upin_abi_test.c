@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 
 #include "upin_util.h"
 #include "kselftest_harness.h"
@@ -1705,6 +1706,67 @@ TEST_F(abi, memlock_limit_is_per_user)
 	ASSERT_EQ(0, worker_stop(&b));
 }
 
+/*
+ * Stress: pin page by page until RLIMIT_MEMLOCK says no. The process gets
+ * exactly the limit, in as many regions; the refused pin changes nothing;
+ * an unpin makes room for exactly one page; closing gives all of it back.
+ */
+#define FILL_PAGES 1024
+
+static void memlock_fill_child(struct upin_report *rep,
+			       FIXTURE_DATA(abi) *self)
+{
+	struct rlimit rl = {
+		.rlim_cur = FILL_PAGES * self->page,
+		.rlim_max = FILL_PAGES * self->page,
+	};
+	const long kb = self->page / 1024;
+	uint64_t h, first = 0;
+	struct upin_info info;
+	char *buf;
+	long i;
+	int fd;
+
+	buf = mmap(NULL, (FILL_PAGES + 1) * self->page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	UPIN_CHILD_CHECK(rep, 1, buf != MAP_FAILED);
+	memset(buf, 1, (FILL_PAGES + 1) * self->page);
+	UPIN_CHILD_CHECK(rep, 0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	UPIN_CHILD_CHECK(rep, 0, upin_drop_cap(CAP_IPC_LOCK));
+	fd = upin_open();
+	UPIN_CHILD_CHECK(rep, 1, fd >= 0);
+
+	for (i = 0; i <= FILL_PAGES; i++) {
+		if (upin_pin(fd, buf + i * self->page, self->page, i & 1 ?
+			     UPIN_PIN_WRITE : 0, &h, NULL))
+			break;
+		if (!first)
+			first = h;
+	}
+	UPIN_CHILD_CHECK(rep, FILL_PAGES, i);
+	UPIN_CHILD_CHECK(rep, -ENOMEM, upin_pin(fd, buf, self->page, 0, NULL,
+						NULL));
+	UPIN_CHILD_CHECK(rep, 0, upin_get_info(fd, &info));
+	UPIN_CHILD_CHECK(rep, FILL_PAGES, info.nr_regions);
+	UPIN_CHILD_CHECK(rep, FILL_PAGES, info.pinned_pages);
+	UPIN_CHILD_CHECK(rep, FILL_PAGES * kb, upin_vmpin_kb(0));
+
+	UPIN_CHILD_CHECK(rep, 0, upin_unpin(fd, first));
+	UPIN_CHILD_CHECK(rep, -ENOMEM, upin_pin(fd, buf, 2 * self->page, 0,
+						NULL, NULL));
+	UPIN_CHILD_CHECK(rep, 0, upin_pin(fd, buf, self->page, 0, NULL, NULL));
+	UPIN_CHILD_CHECK(rep, FILL_PAGES * kb, upin_vmpin_kb(0));
+
+	UPIN_CHILD_CHECK(rep, 0, close(fd));
+	UPIN_CHILD_CHECK(rep, 0, upin_vmpin_kb(0));
+}
+
+TEST_F(abi, memlock_filled_page_by_page)
+{
+	RUN_CHILD(memlock_fill_child, self);
+	ASSERT_EQ(0, OUTSTANDING());
+}
+
 TEST_F(abi, global_pinned_follows_two_processes)
 {
 	struct worker_cfg cfg = { .memlock_pages = -1 };
@@ -1732,19 +1794,25 @@ TEST_F(abi, global_pinned_follows_two_processes)
 }
 
 /*
- * A fatal signal in the middle of a large pin. The killed process cannot
- * report the EINTR the contract promises; what can be checked is that
- * whatever the signal interrupted, nothing stays pinned or charged.
+ * A fatal signal in the middle of a 1 GiB pin. The killed process cannot
+ * report the EINTR the contract promises; what can be checked is that it
+ * dies promptly (upin checks for a fatal signal between GUP batches, GUP
+ * while faulting), and that whatever the signal interrupted, nothing stays
+ * pinned or charged.
  *
  * The parent waits until the child's VmPin is non-zero: upin charges
  * before it pins the first page, so from then on the child is inside the
  * PIN ioctl (or, if pinning beat the parent, past it).
  */
-#define KILL_PIN_SIZE (256ul << 20)
+#define KILL_PIN_SIZE (1ul << 30)
+/* Seconds from SIGKILL to reaping: generous for TCG and a debug kernel. */
+#define KILL_PROMPT 20.0
 
 TEST_F_TIMEOUT(abi, fatal_signal_during_pin, 120)
 {
 	int ready[2], done[2], status;
+	struct timespec t0, t1;
+	double dead;
 	struct pollfd pfd;
 	bool finished = false;
 	char c = 0;
@@ -1797,18 +1865,23 @@ TEST_F_TIMEOUT(abi, fatal_signal_during_pin, 120)
 		ASSERT_EQ(0, kb) TH_LOG("child's VmPin unreadable");
 		sched_yield();
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	if (!finished && poll(&pfd, 1, 0) == 1 && read(done[0], &c, 1) == 1)
 		finished = true;
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	dead = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	EXPECT_GT(KILL_PROMPT, dead)
+		TH_LOG("the child took %.1f s to die", dead);
 	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("child status 0x%x", status);
 	if (finished)
 		TH_LOG("note: the pin had already returned (%c) when the signal came: this run checked release at exit only",
 		       c);
 	else
-		TH_LOG("killed inside PIN with %ld kB charged of %lu", kb,
-		       KILL_PIN_SIZE >> 10);
+		TH_LOG("killed inside PIN with %ld kB charged of %lu, dead %.3f s later",
+		       kb, KILL_PIN_SIZE >> 10, dead);
 	ASSERT_EQ(0, upin_pins_outstanding());
 	ASSERT_EQ(0, info_of(self->fd).global_pinned_pages);
 	close(ready[0]);
