@@ -5,6 +5,8 @@
 # and every *_test.sh script in this directory, in name order. Each prints
 # TAP; the host counts the "ok"/"not ok" lines. Exit status: 0 when every
 # program exited 0 (kselftest: 0 = pass, 4 = skip only).
+#
+# UPIN_TESTS="a_test b_test" runs only those; UPIN_EXCLUDE leaves those out.
 cd "$(dirname "$0")" || exit 1
 MODULE=${UPIN_MODULE:-/upin/upin.ko}
 rc=0
@@ -18,12 +20,19 @@ fi
 
 for t in ./*_test ./*_test.sh; do
 	[ -x "$t" ] || continue
+	name=${t#./}
+	if [ -n "${UPIN_TESTS:-}" ]; then
+		case " $UPIN_TESTS " in *" $name "*) ;; *) continue ;; esac
+	fi
+	case " ${UPIN_EXCLUDE:-} " in *" $name "*) continue ;; esac
 	echo "# upin: running ${t#./}"
+	t0=$(date +%s)
 	"$t"
 	s=$?
 	if [ "$s" -ne 0 ] && [ "$s" -ne 4 ]; then
 		echo "# upin: ${t#./} exited $s"
 		rc=1
 	fi
+	echo "# upin: ${t#./} took $(($(date +%s) - t0)) s"
 done
 exit $rc
