@@ -178,9 +178,10 @@ metadata  N bytes
 VmPin     64 kB
 unpinned  VmPin 0 kB
 EOF
+# 1G: more than the guest's 64 huge pages, and within a 32-bit size_t.
 check "pin --hugetlb, more than the free huge pages" 1 \
-	"$UPINCTL" pin --hugetlb --size 1T <<'EOF'
-upinctl: pin: mmap of 1T of hugetlb memory: Cannot allocate memory (not enough free huge pages? see vm.nr_hugepages)
+	"$UPINCTL" pin --hugetlb --size 1G <<'EOF'
+upinctl: pin: mmap of 1G of hugetlb memory: Cannot allocate memory (not enough free huge pages? see vm.nr_hugepages)
 EOF
 
 if [ -d "$EXT4" ] && dd if=/dev/zero of="$EXT4/upinctl.data" bs=64k count=16 2>/dev/null; then
