@@ -10,11 +10,13 @@
 #                            [--why TEXT] [--known FILE] [--series S]
 #                            [--table FILE]
 #
-# "results" prints one line per case, tab-separated: program, case, outcome
-# (pass, skip, xfail or fail) and description. A gup_test command line is
-# one case; cow, gup_longterm and run.sh's own checks ("upin ...") give one
-# case per TAP result, plus case "end": the program ran every case it
-# planned.
+# "results" prints one line per case, tab-separated: program, number,
+# outcome (pass, skip, xfail or fail), case and detail. A gup_test command
+# line is one case; cow, gup_longterm and run.sh's own checks ("upin ...",
+# "reference ...") give one case per TAP result, named by the "[RUN]" line
+# announcing it (TAP numbers shift with what a kernel offers, such as its
+# huge page sizes; names do not), plus case "end": the program ran every
+# case it planned.
 #
 # "compare" prints TAP, one result per case:
 #  - with --reference: the case must end the same way through upin as on
@@ -26,8 +28,9 @@
 # run.sh's own checks must pass and are never compared. A case that fails
 # these rules but matches a line of the --known file (default
 # selftests/gup/known-differences) is reported as skipped, with the reason
-# the file gives. The whole table goes to --table; a summary per program
-# and every row that is not "same" go to stderr.
+# the file gives. The whole table goes to --table; a summary per program,
+# the number of cases each reason of the --known file explained, and every
+# case that failed go to stderr.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,7 +43,7 @@ usage()
 results()
 {
 	awk '
-	function flush_prog(   n, i, o) {
+	function flush_prog(   o) {
 		if (prog == "")
 			return
 		if (prog ~ /^gup_test /) {
@@ -49,10 +52,10 @@ results()
 				o = "fail"
 			else if (status == 4 || nskip)
 				o = "skip"
-			print prog "\t-\t" o "\t" prog
+			print prog "\t-\t" o "\t-\t"
 		} else {
 			o = (plan != "" && nres == plan && !bail && status != "") ? "pass" : "fail"
-			printf "%s\tend\t%s\tran %d of %s planned cases, exit %s%s\n",
+			printf "%s\t-\t%s\tend\tran %d of %s planned cases, exit %s%s\n",
 				prog, o, nres, plan == "" ? "?" : plan,
 				status == "" ? "?" : status, bail ? ", bailed out" : ""
 		}
@@ -76,6 +79,7 @@ results()
 			flush_prog()
 			prog = label; plan = ""; nres = 0; nfail = 0; nskip = 0
 			bail = 0; status = ""; run = ""
+			split("", named)
 		}
 		if (line ~ /^exit [0-9]+$/) {
 			status = substr(line, 6) + 0
@@ -89,7 +93,7 @@ results()
 		if (line ~ /^Bail out!/)
 			bail = 1
 		if (line ~ /^# \[RUN\] /) {
-			run = substr(line, 3)
+			run = substr(line, 9)
 			next
 		}
 		if (line !~ /^(not )?ok [0-9]+/)
@@ -105,12 +109,20 @@ results()
 		}
 		d = line
 		sub(/^(not )?ok /, "", d)
-		key = d
-		sub(/ .*/, "", key)
+		num = d
+		sub(/ .*/, "", num)
 		sub(/^[0-9]+ ?/, "", d)
 		sub(/^# *(SKIP|XFAIL|skip|xfail) */, "", d)
+		# The case: the "[RUN]" line before the result, as cow and
+		# gup_longterm announce each case, else the description. The
+		# numbers shift with what a kernel offers (1 GiB huge pages,
+		# mTHP sizes), the names do not.
+		name = run != "" ? run : d
+		run = ""
+		if (++named[name] > 1)
+			name = name " (#" named[name] ")"
 		if (prog !~ /^gup_test /)
-			print prog "\t" key "\t" o "\t" (run != "" ? run ": " : "") d
+			print prog "\t" num "\t" o "\t" name "\t" d
 	}
 	END { flush_prog() }' "$1"
 }
@@ -132,22 +144,49 @@ compare()
 	done
 	[ -n "$upin" ] || { usage >&2; exit 2; }
 
-	awk -F '\t' -v ref="$ref" -v why="$why" -v known="$known" \
-	    -v series="$series" -v table="$table" '
+	[ -r "$upin" ] || { echo "compare.sh: cannot read $upin" >&2; exit 2; }
+	awk -F '\t' -v upin="$upin" -v ref="$ref" -v why="$why" \
+	    -v known="$known" -v series="$series" -v table="$table" '
 	function glob2re(g) {
 		gsub(/[][\\.^$+(){}|]/, "\\\\&", g)
 		gsub(/\*/, ".*", g)
 		gsub(/\?/, ".", g)
 		return "^" g "$"
 	}
-	function explained(prog, key, desc, outcomes,   i) {
+	function explained(prog, k, outcomes,   i) {
 		for (i = 1; i <= nknown; i++)
 			if (series ~ kseries[i] && prog ~ kprog[i] &&
-			    outcomes ~ kout[i] && (key " " desc) ~ kcase[i]) {
-				kused[i] = 1
+			    outcomes ~ kout[i] &&
+			    (casename(k, "u") ~ kcase[i] ||
+			     (k in rd) && casename(k, "r") ~ kcase[i])) {
+				kused[i]++
 				return kwhy[i]
 			}
 		return ""
+	}
+	# casename(K, SIDE): "CASE: DETAIL" of K as side u (upin) or r (the
+	# reference) saw it.
+	function casename(k, side,   c, d) {
+		c = cname[k]
+		d = side == "u" ? ud[k] : rd[k]
+		if (c == "-")
+			return d
+		return (d == "" || d == c) ? c : c ": " d
+	}
+	function add(side, line,   f, k) {
+		split(line, f, "\t")
+		k = f[1] SUBSEP f[4]
+		if (!(k in seen)) {
+			seen[k] = 1
+			order[++n_order] = k
+			pname[k] = f[1]
+			cname[k] = f[4]
+		}
+		if (side == "u") {
+			u[k] = f[3]; ud[k] = f[5]; unum[k] = f[2]
+		} else {
+			r[k] = f[3]; rd[k] = f[5]; rnum[k] = f[2]
+		}
 	}
 	function row(s) {
 		print s > table
@@ -171,38 +210,27 @@ compare()
 			kwhy[nknown] = f[5]
 			kline[nknown] = l
 		}
+		# Cases in the order upin ran them, then those only the
+		# reference ran. Its run.sh checks are its own, not cases.
+		while ((getline l < upin) > 0)
+			add("u", l)
 		if (ref != "")
-			while ((getline l < ref) > 0) {
-				split(l, f, "\t")
-				if (f[1] ~ /^upin/)
-					continue
-				k = f[1] SUBSEP f[2]
-				r[k] = f[3]
-				if (!(k in seen)) {
-					seen[k] = 1
-					order[++n_order] = k
-					desc[k] = f[4]
-				}
-			}
-	}
-	{
-		k = $1 SUBSEP $2
-		u[k] = $3
-		if (!(k in seen)) {
-			seen[k] = 1
-			order[++n_order] = k
-		}
-		desc[k] = $4
-	}
-	END {
+			while ((getline l < ref) > 0)
+				if (l !~ /^(upin|reference)/)
+					add("r", l)
 		row(sprintf("%-6s %-6s %-8s %s", "upin", "ref", "verdict", "case"))
 		for (i = 1; i <= n_order; i++) {
 			k = order[i]
-			split(k, kk, SUBSEP)
-			prog = kk[1]; key = kk[2]
+			prog = pname[k]
+			own = prog ~ /^(upin|reference)/
 			uo = (k in u) ? u[k] : "none"
-			own = prog ~ /^upin/
 			ro = (ref == "" || own) ? "-" : ((k in r) ? r[k] : "none")
+			num = (k in unum) ? unum[k] : rnum[k]
+			name = prog (num == "-" ? "" : " " num) ": " casename(k, (k in u) ? "u" : "r")
+			if (cname[k] == "-")
+				name = prog
+			if ((k in rd) && (k in ud) && rd[k] != ud[k])
+				name = name " [reference: " rd[k] "]"
 			if (own || ref == "") {
 				if (uo == "pass")
 					v = "pass"
@@ -217,10 +245,9 @@ compare()
 			} else {
 				v = (uo == "pass") ? "same" : uo
 			}
-			name = prog (key == "-" ? "" : " " key) (desc[k] != prog ? ": " desc[k] : "")
 			reason = ""
 			if (v == "DIFFERS" || v == "FAIL") {
-				reason = explained(prog, key, desc[k], uo "/" ro)
+				reason = explained(prog, k, uo "/" ro)
 				if (reason != "")
 					v = "known"
 			}
@@ -269,13 +296,16 @@ compare()
 			printf "%4d %6d %6d\n", cv[b, "same"] + cv[b, "pass"] + cv[b, "skip"] + cv[b, "xfail"],
 				cv[b, "known"], cv[b, "FAIL"] + cv[b, "DIFFERS"] > "/dev/stderr"
 		}
+		for (i = 1; i <= nknown; i++)
+			if (kused[i])
+				printf "  listed %4d: %s\n", kused[i], kwhy[i] > "/dev/stderr"
 		for (i = 1; i <= nbad; i++)
 			print bad[i] > "/dev/stderr"
 		for (i = 1; i <= nknown; i++)
 			if (!kused[i])
 				row("(known-differences entry not needed here: " kline[i] ")")
 		print "1.." nt
-	}' "$upin"
+	}'
 }
 
 case "${1:-}" in
