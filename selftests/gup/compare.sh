@@ -16,12 +16,14 @@
 # "reference ...") give one case per TAP result, named by the "[RUN]" line
 # announcing it (TAP numbers shift with what a kernel offers, such as its
 # huge page sizes; names do not), plus case "end": the program ran every
-# case it planned.
+# case it planned. Program "guest" gives what the guest offered the cases,
+# its outcome the value compared.
 #
 # "compare" prints TAP, one result per case:
 #  - with --reference: the case must end the same way through upin as on
 #    the reference kernel, and not fail on both; skip and xfail on both are
-#    reported as skipped (never as passed);
+#    reported as skipped (never as passed); every "guest" line must be the
+#    same in both guests;
 #  - without it: the case must pass; --why says why there is no reference
 #    (the kernel has none, or it is missing) and, if given, skipped and
 #    xfail cases are reported as skipped instead of failing.
@@ -46,6 +48,10 @@ results()
 	function flush_prog(   o) {
 		if (prog == "")
 			return
+		if (prog == "guest") {
+			prog = ""
+			return
+		}
 		if (prog ~ /^gup_test /) {
 			o = "pass"
 			if (status == "" || (status != 0 && status != 4) || nfail)
@@ -84,6 +90,26 @@ results()
 		if (line ~ /^exit [0-9]+$/) {
 			status = substr(line, 6) + 0
 			flush_prog()
+			next
+		}
+		if (prog == "guest") {
+			# "KEY VALUE": the key is the first word, or the first
+			# two for hugetlb and thp; in the value, what is in
+			# parentheses is shown but not compared.
+			n = split(line, w, " ")
+			if (n < 2)
+				next
+			key = w[1]
+			j = 2
+			if (key == "hugetlb" || key == "thp")
+				key = key " " w[j++]
+			v = ""
+			for (; j <= n; j++)
+				v = v (v == "" ? "" : " ") w[j]
+			o = v
+			gsub(/ *\([^)]*\)/, "", o)
+			gsub(/ /, "_", o)
+			print "guest\t-\t" (o == "" ? "-" : o) "\t" key "\t" v
 			next
 		}
 		if (line ~ /^1\.\.[0-9]+/) {
@@ -222,6 +248,7 @@ compare()
 		for (i = 1; i <= n_order; i++) {
 			k = order[i]
 			prog = pname[k]
+			guest = prog == "guest"
 			own = prog ~ /^(upin|reference)/
 			uo = (k in u) ? u[k] : "none"
 			ro = (ref == "" || own) ? "-" : ((k in r) ? r[k] : "none")
@@ -229,9 +256,21 @@ compare()
 			name = prog (num == "-" ? "" : " " num) ": " casename(k, (k in u) ? "u" : "r")
 			if (cname[k] == "-")
 				name = prog
-			if ((k in rd) && (k in ud) && rd[k] != ud[k])
+			if ((k in rd) && (k in ud) && rd[k] != ud[k] && !guest)
 				name = name " [reference: " rd[k] "]"
-			if (own || ref == "") {
+			if (guest) {
+				# The guests the two sides ran in: what the cases
+				# find there must be the same; what is only shown
+				# ("-") is no test.
+				name = prog " " cname[k] ": " ((k in u) ? ud[k] : "none")
+				if (ref != "")
+					name = name " [reference: " ((k in r) ? rd[k] : "none") "]"
+				if (ref == "" || (uo == "-" && ro == "-")) {
+					row(sprintf("%-6s %-6s %-8s %s", "-", "-", "info", name))
+					continue
+				}
+				v = uo == ro ? "same" : "DIFFERS"
+			} else if (own || ref == "") {
 				if (uo == "pass")
 					v = "pass"
 				else if (!own && why != "" && (uo == "skip" || uo == "xfail"))
@@ -251,8 +290,13 @@ compare()
 				if (reason != "")
 					v = "known"
 			}
+			if (guest)
+				uo = ro = "-"
 			row(sprintf("%-6s %-6s %-8s %s", uo, ro, v, name))
-			tap = "gup/" name (ro == "-" ? " (" uo ")" : " (upin " uo ", reference " ro ")")
+			if (guest)
+				tap = "gup/guest " cname[k] (v == "same" ? " is the same in both guests (" ud[k] ")" : ": " ((k in u) ? ud[k] : "none") ", reference guest: " ((k in r) ? rd[k] : "none"))
+			else
+				tap = "gup/" name (ro == "-" ? " (" uo ")" : " (upin " uo ", reference " ro ")")
 			nt++
 			if (v == "pass" || v == "same")
 				print "ok " nt " " tap
@@ -285,6 +329,12 @@ compare()
 			"ok", "listed", "failed" > "/dev/stderr"
 		for (i = 1; i <= nb; i++) {
 			b = border[i]
+			if (b == "guest") {
+				printf "  %-13s %5d | %-56s | %4d %6d %6d\n", "guest", cnt[b],
+					"what the cases find in the guest, on both sides",
+					cv[b, "same"], cv[b, "known"], cv[b, "DIFFERS"] > "/dev/stderr"
+				continue
+			}
 			printf "  %-13s %5d | %9d %4d %5d %4d | ", b, cnt[b],
 				cu[b, "pass"], cu[b, "skip"], cu[b, "xfail"],
 				cu[b, "fail"] + cu[b, "none"] > "/dev/stderr"

@@ -17,7 +17,10 @@
 # prints, as "# gup[LABEL] LINE", then "# gup[LABEL] exit STATUS". LABEL is
 # the command line; run.sh's own checks are the TAP of program "upin", or
 # "reference" on a reference kernel. gup_test runs with sizes that are quick
-# under TCG, over the matrix of the kernel's run_vmtests.sh.
+# under TCG, over the matrix of the kernel's run_vmtests.sh. Program
+# "guest" lists what the cases depend on in this guest (huge page sizes and
+# reservations, swap, THP settings), which must be the same where the
+# reference ran.
 cd "$(dirname "$0")" || exit 1
 DIR=$(pwd)
 MODULE=${UPIN_MODULE:-/upin/upin.ko}
@@ -71,6 +74,30 @@ upin_checks()
 	check $? "upin with gup_test=1 adds $FILE"
 	# Unloading is checked at the end ("upin unload").
 }
+
+# What decides how the cases end, besides the kernel: "KEY VALUE" lines,
+# compare.sh shows what is in parentheses and compares the rest.
+guest()
+{
+	echo "cpus $(grep -c '^processor' /proc/cpuinfo)"
+	echo "memory ($(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo) MiB)"
+	for d in /sys/kernel/mm/hugepages/hugepages-*; do
+		[ -d "$d" ] || continue
+		echo "hugetlb ${d##*-} $(cat "$d/nr_hugepages") pages" \
+			"($(cat "$d/free_hugepages") free)"
+	done
+	awk 'NR > 1 { kb += $3 } END {
+		print kb ? "swap on (" kb " kB)" : "swap off" }' /proc/swaps
+	thp=/sys/kernel/mm/transparent_hugepage
+	for f in enabled defrag shmem_enabled use_zero_page "$thp"/hugepages-*; do
+		case "$f" in
+		/*) [ -r "$f/enabled" ] && echo "thp ${f##*-} $(cat "$f/enabled")" ;;
+		*) [ -r "$thp/$f" ] && echo "thp $f $(cat "$thp/$f")" ;;
+		esac
+	done
+}
+
+run guest guest
 
 echo "# upin: running gup/run.sh's checks"
 if [ "$reference" -eq 1 ]; then
