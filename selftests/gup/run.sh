@@ -20,7 +20,7 @@
 # under TCG, over the matrix of the kernel's run_vmtests.sh. Program
 # "guest" lists what the cases depend on in this guest (huge page sizes and
 # reservations, swap, THP settings), which must be the same where the
-# reference ran.
+# reference ran; "# upin: gup/... took N s" lines give the run times.
 cd "$(dirname "$0")" || exit 1
 DIR=$(pwd)
 MODULE=${UPIN_MODULE:-/upin/upin.ko}
@@ -97,6 +97,13 @@ guest()
 	done
 }
 
+# took NAME START: how long NAME ran since START (date +%s).
+took()
+{
+	echo "# upin: gup/$1 took $(($(date +%s) - $2)) s"
+}
+
+begin=$(date +%s)
 run guest guest
 
 echo "# upin: running gup/run.sh's checks"
@@ -107,6 +114,7 @@ else
 fi
 
 if [ -x ./gup_test ]; then
+	t=$(date +%s)
 	echo "# upin: running gup/gup_test: 184 command lines"
 	# run_vmtests.sh: the benchmarks, and the dump of pages 0, 19 and
 	# 0x1000 (so at least 17 MB).
@@ -131,19 +139,24 @@ if [ -x ./gup_test ]; then
 			done
 		done
 	done
+	took gup_test "$t"
 fi
 
 if [ -x ./cow ]; then
+	t=$(date +%s)
 	echo "# upin: running gup/cow"
 	run cow ./cow
+	took cow "$t"
 fi
 
 if [ -x ./gup_longterm ]; then
 	# Its "local tmpfile" is made in the working directory: on ext4, a
 	# file system that refuses writable longterm pins.
 	cd "${UPIN_EXT4_DIR:-/tmp}" 2>/dev/null || cd /tmp
+	t=$(date +%s)
 	echo "# upin: running gup/gup_longterm"
 	run gup_longterm "$DIR/gup_longterm"
+	took gup_longterm "$t"
 	cd "$DIR" || exit 1
 fi
 
@@ -152,4 +165,5 @@ if [ "$reference" -eq 0 ]; then
 		echo 'ok 1 rmmod upin removes $FILE' ||
 		echo 'not ok 1 rmmod upin removes $FILE'"
 fi
+took run.sh "$begin"
 exit 0
