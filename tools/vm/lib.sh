@@ -99,3 +99,95 @@ upin_usage()
 {
 	awk 'NR > 3 && /^#/ { sub(/^# ?/, ""); print; next } NR > 3 { exit }' "$0"
 }
+
+# --- kernel suites: the host's release, and sid and experimental through
+# the Debian root of tools/vm/sid-root.
+
+UPIN_VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# upin_suite_apt_cache SUITE ARGS...: apt-cache of SUITE (host, sid or
+# experimental; the last two ask the root's apt, making the root first).
+upin_suite_apt_cache()
+{
+	local suite=$1
+
+	shift
+	case "$suite" in
+	host) apt-cache "$@" ;;
+	sid|experimental) "$UPIN_VM_DIR/sid-root" apt-cache "$@" ;;
+	*) upin_die "unknown suite $suite" ;;
+	esac
+}
+
+# upin_suite_show SUITE PKG FIELD: FIELD of the version of PKG that SUITE
+# offers (experimental: PKG/experimental; empty when there is none).
+upin_suite_show()
+{
+	local name=$2
+
+	[ "$1" != experimental ] || name=$2/experimental
+	upin_suite_apt_cache "$1" show --no-all-versions "$name" 2>/dev/null |
+		awk -v f="$3:" '$1 == f { sub(/^[^:]*: */, ""); print; exit }'
+}
+
+# upin_suite_deps SUITE PKG: the dependencies of PKG in SUITE, one "name
+# version" per line (version "-" when not an exact one); alternatives are
+# left out.
+upin_suite_deps()
+{
+	upin_suite_show "$1" "$2" Depends | tr ',' '\n' | awk '
+		/\|/ { next }
+		{ v = "-" }
+		match($0, /\(= [^)]*\)/) { v = substr($0, RSTART + 3, RLENGTH - 4) }
+		NF { print $1, v }'
+}
+
+# upin_suite_archive SUITE PKG VERSION: the archive PKG VERSION comes from
+# (bookworm-security, sid, experimental...).
+upin_suite_archive()
+{
+	upin_suite_apt_cache "$1" madison "$2" 2>/dev/null |
+		awk -F'|' -v v="$3" '{ gsub(/^ +| +$/, "", $2) }
+			$2 == v { split($3, a, " "); sub(/\/.*/, "", a[2]); print a[2]; exit }'
+}
+
+# upin_kernel_suite SERIES: find where Debian carries a kernel series; set
+# UPIN_SUITE (host, sid or experimental) and UPIN_INFIX, so that the meta
+# packages are linux-image-${UPIN_INFIX}amd64 and
+# linux-headers-${UPIN_INFIX}amd64 (and -FLAVOUR-amd64). Looked for, in
+# order: the host's linux-image-SERIES-amd64 (bookworm's 6.12), then the
+# linux-image-amd64 of the host, of sid and of experimental whose version
+# is SERIES (bookworm's 6.1, sid's 7.2). SERIES sid and rc name sid's and
+# experimental's linux-image-amd64, whatever their version.
+upin_kernel_suite()
+{
+	local series=$1 s v
+
+	UPIN_SUITE= UPIN_INFIX=
+	# Package lists are missing on a fresh machine.
+	[ -n "$(upin_pkg_candidate linux-image-amd64)" ] || upin_apt_update
+	case "$series" in
+	sid) UPIN_SUITE=sid; return 0 ;;
+	rc) UPIN_SUITE=experimental; return 0 ;;
+	esac
+	if [ -n "$(upin_pkg_candidate "linux-image-$series-amd64")" ]; then
+		UPIN_SUITE=host UPIN_INFIX=$series-
+		return 0
+	fi
+	for s in host sid experimental; do
+		v=$(upin_suite_show "$s" linux-image-amd64 Version)
+		case "$v" in
+		"$series".*|"$series"-*|"$series"~*) UPIN_SUITE=$s; return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# upin_suite_name SUITE: what to call it in messages (the host's codename).
+upin_suite_name()
+{
+	case "$1" in
+	host) (. /etc/os-release && echo "${VERSION_CODENAME:-host}") ;;
+	*) echo "$1" ;;
+	esac
+}
