@@ -13,6 +13,7 @@
 #   make check              the whole test suite, in VMs, on every kernel
 #   make bench              upin against io_uring and raw GUP, in VMs, on
 #                           every kernel: build/bench/ (BENCH_ARGS="--runs 9")
+#   make matrix             build (no boot) against every Debian headers flavour
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -38,5 +39,8 @@ demo:
 bench:
 	tools/run-tests --bench $(if $(BENCH_ARGS),--bench-args "$(BENCH_ARGS)")
 
+matrix:
+	tools/build-matrix
+
 .PHONY: all modules modules_install tools install uninstall clean check demo \
-	bench
+	bench matrix
