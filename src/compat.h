@@ -7,24 +7,63 @@
  * probes the headers (see src/Kbuild) instead of trusting
  * LINUX_VERSION_CODE.
  *
- * Supported: Linux 6.1 to 6.12 (Debian bookworm and bookworm-backports).
+ * Supported: Linux 6.1 to 7.3 (Debian bookworm and its backports, sid,
+ * experimental).
  *
- * Shims below: UPIN_COMPAT_NO_COW_UNSHARE (6.1), UPIN_COMPAT_GUP_VMAS (6.1),
+ * Shims below: UPIN_COMPAT_NO_VMA_TEST (before 7.0),
+ * UPIN_COMPAT_NO_COW_UNSHARE (6.1), UPIN_COMPAT_GUP_VMAS (6.1),
  * UPIN_COMPAT_NO_GUP_TEST_LONGTERM (6.1).
  *
  * Differences that need no shim:
  * - FOLL_LONGTERM | FOLL_WRITE of a file mapping that needs dirty tracking:
  *   6.5 made GUP refuse it with EFAULT, 6.1 allows it. upin refuses it
  *   itself, before GUP, on every kernel (pin.c), so both give EOPNOTSUPP.
+ *   The rule (vma_needs_dirty_tracking(), mm/vma.c) is unchanged in 7.3.
  * - GUP's vmas argument (removed in 6.5) and class_create()'s owner
  *   argument (removed in 6.4): upin uses pin_user_pages_fast() and a misc
  *   device, whose signatures did not change.
+ * - pin_user_pages_fast(), unpin_user_pages*(), unpin_folio(s)(),
+ *   fixup_user_fault(), vma_lookup(), FOLL_* and FAULT_FLAG_*,
+ *   mmap_read_lock_killable(), kmap_local_page(), copy_struct_from_user(),
+ *   the xarray API, misc_register(), user_struct.locked_vm and
+ *   mm_struct.pinned_vm: the same from 6.1 to 7.3.
+ * - unpin_user_page_range_dirty_lock() warns since 6.18 when its pages are
+ *   not contiguous in the memmap (page_range_contiguous()): a range handed
+ *   to it must stay within one folio.
+ * - get_task_comm() copies with strscpy_pad() since 6.13 and accepts any
+ *   buffer of at least TASK_COMM_LEN; upin's is exactly that.
+ * - debugfs_create_file() became a _Generic macro in 6.14, taking
+ *   file_operations or debugfs_short_fops; upin passes file_operations.
+ * - is_cow_mapping(vm_flags) became vma_is_cow_mapping(vma) in 7.3; only
+ *   the 6.1 shim below calls it.
  */
 #ifndef __UPIN_COMPAT_H
 #define __UPIN_COMPAT_H
 
+#include <linux/bits.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+
+/*
+ * Linux 7.0, "mm: add basic VMA flag operation helper functions": VMA
+ * flags are a bitmap (vma_flags_t, 6.19), named by bit number
+ * (VMA_WRITE_BIT) and read with vma_test(vma, bit). vma->vm_flags is only
+ * an alias kept while the kernel converts (mm_types.h calls it temporary).
+ * Give older kernels vma_test() over vm_flags, for the flags upin reads.
+ *
+ * Probe (src/Kbuild): include/linux/mm.h defines vma_test().
+ */
+#ifdef UPIN_COMPAT_NO_VMA_TEST
+#define VMA_WRITE_BIT	ilog2(VM_WRITE)
+#define VMA_SHARED_BIT	ilog2(VM_SHARED)
+#define VMA_PFNMAP_BIT	ilog2(VM_PFNMAP)
+
+static inline bool vma_test(const struct vm_area_struct *vma, int bit)
+{
+	return vma->vm_flags & BIT(bit);
+}
+#endif
 
 /*
  * Linux 6.2, "mm: extend FAULT_FLAG_UNSHARE support to anything in a COW
@@ -59,7 +98,7 @@ static inline void upin_compat_unshare_cow(unsigned long start,
 		if (!vma || fatal_signal_pending(current))
 			break;
 		if (!is_cow_mapping(vma->vm_flags) ||
-		    !(vma->vm_flags & VM_WRITE)) {
+		    !vma_test(vma, VMA_WRITE_BIT)) {
 			addr = vma->vm_end - PAGE_SIZE;
 			continue;
 		}

@@ -106,18 +106,19 @@ static bool upin_charge_capped(atomic_long_t *counter, unsigned long nr,
 }
 
 /*
- * Mirrors vma_needs_dirty_tracking() of Linux 6.5 (mm/mmap.c, not exported):
- * a writable shared mapping whose file system wants to hear about writes
- * (page_mkwrite) or writes pages back. shmem, memfd and hugetlbfs do neither.
+ * Mirrors vma_needs_dirty_tracking() of Linux 6.5 (mm/vma.c since 6.12, not
+ * exported): a writable shared mapping whose file system wants to hear about
+ * writes (page_mkwrite) or writes pages back. shmem, memfd and hugetlbfs do
+ * neither.
  */
 static bool upin_vma_needs_dirty_tracking(struct vm_area_struct *vma)
 {
-	if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED))
+	if (!vma_test(vma, VMA_WRITE_BIT) || !vma_test(vma, VMA_SHARED_BIT))
 		return false;
 	if (vma->vm_ops &&
 	    (vma->vm_ops->page_mkwrite || vma->vm_ops->pfn_mkwrite))
 		return true;
-	if (vma->vm_flags & VM_PFNMAP)
+	if (vma_test(vma, VMA_PFNMAP_BIT))
 		return false;
 	return vma->vm_file && vma->vm_file->f_mapping &&
 	       mapping_can_writeback(vma->vm_file->f_mapping);
