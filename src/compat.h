@@ -12,7 +12,8 @@
  *
  * Shims below: UPIN_COMPAT_NO_VMA_TEST (before 7.0),
  * UPIN_COMPAT_NO_COW_UNSHARE (6.1), UPIN_COMPAT_GUP_VMAS (6.1),
- * UPIN_COMPAT_NO_GUP_TEST_LONGTERM (6.1).
+ * UPIN_COMPAT_NO_GUP_TEST_LONGTERM (6.1), folio_is_longterm_pinnable()
+ * (CONFIG_CMA).
  *
  * Differences that need no shim:
  * - FOLL_LONGTERM | FOLL_WRITE of a file mapping that needs dirty tracking:
@@ -140,6 +141,31 @@ static inline void upin_compat_unshare_cow(unsigned long start,
  */
 #ifndef UPIN_COMPAT_NO_GUP_TEST_LONGTERM
 #define UPIN_COMPAT_NO_GUP_TEST_LONGTERM 0
+#endif
+
+/*
+ * folio_is_longterm_pinnable() is inline, but with CONFIG_CMA it starts by
+ * reading the folio's pageblock migratetype through get_pfnblock_flags_mask()
+ * (get_pfnblock_migratetype() since 6.17), and neither is exported: a module
+ * calling it does not link. Debian's 6.1 and 6.12 kernels have no CMA, its
+ * 7.x kernels do. There, gup_test.c gets the rest of the test: a folio in a
+ * CMA or isolated pageblock goes unseen by it, but FOLL_LONGTERM has moved
+ * such folios out before GUP returns (check_and_migrate_movable_folios()).
+ * The helpers used are those of 6.3 and later.
+ *
+ * No probe: this depends on the configuration, not on the version.
+ */
+#ifdef CONFIG_CMA
+static inline bool upin_folio_is_longterm_pinnable(struct folio *folio)
+{
+	if (is_zero_folio(folio))
+		return true;
+	if (folio_is_device_coherent(folio) || folio_is_fsdax(folio))
+		return false;
+	return !folio_is_zone_movable(folio);
+}
+
+#define folio_is_longterm_pinnable(folio) upin_folio_is_longterm_pinnable(folio)
 #endif
 
 #endif /* __UPIN_COMPAT_H */
