@@ -40,7 +40,8 @@ done
 [ -n "$series" ] && [ -n "$out" ] || { usage >&2; exit 2; }
 
 pkg=linux-source-$series
-ver=$(upin_pkg_candidate "$pkg")
+ver=$(upin_source_version "$series")
+ver=${ver#* }
 [ -n "$ver" ] || upin_die "apt knows no $pkg"
 
 common=(mm/gup_test.h tools/testing/selftests/kselftest.h
@@ -93,21 +94,27 @@ fi
 
 rm -rf "$out"
 mkdir -p "$out/include"
-# The kernel's check_config.sh writes this when liburing is missing.
+# The kernel's check_config.sh writes this when liburing is missing
+# (local_config.h_gen since 7.3).
 echo '// No liburing support found' >"$out/include/local_config.h"
+cp "$out/include/local_config.h" "$out/include/local_config.h_gen"
 
 build()
 {
-	local t=$1 extra=()
+	local t=$1 f extra=()
 
 	if grep -q '^#include "vm_util.h"' "$tests/$t.c"; then
 		extra+=(vm_util.c)
-		[ -f "$tests/thp_settings.c" ] && extra+=(thp_settings.c)
+		# thp_settings.c became hugepage_settings.c in 7.x.
+		for f in thp_settings.c hugepage_settings.c; do
+			[ -f "$tests/$f" ] && extra+=("$f")
+		done
 	fi
 	# Relative file names, as in the kernel's build: gup_longterm makes
 	# its "local tmpfile" next to __FILE__, in the directory it runs in.
 	(cd "$tests" &&
-	 gcc -Wall -O2 -I "$src" -I "$out/include" -isystem "$hdr" \
+	 gcc -Wall -O2 -I "$src" -I "$src/tools/testing/selftests" \
+		-I "$out/include" -isystem "$hdr" \
 		-isystem "$src/tools/include/uapi" -U_FORTIFY_SOURCE \
 		-D_GNU_SOURCE= -static -o "$out/$t" "$t.c" "${extra[@]}" \
 		-lrt -lpthread -lm) || upin_die "building $t from $pkg $ver failed"

@@ -191,3 +191,25 @@ upin_suite_name()
 	*) echo "$1" ;;
 	esac
 }
+
+# upin_source_version SERIES: print "SUITE VERSION" of linux-source-SERIES:
+# the host's apt first, then, once tools/vm/sid-root has made its root, sid
+# and experimental (linux-source-7.2, -7.3); nothing when none has it.
+upin_source_version()
+{
+	local pkg=linux-source-$1 s v
+
+	v=$(upin_pkg_candidate "$pkg")
+	if [ -n "$v" ]; then
+		echo "host $v"
+		return 0
+	fi
+	[ -f "$UPIN_CACHE/roots/sid/.upin-root" ] || return 0
+	for s in sid experimental; do
+		v=$(upin_suite_show "$s" "$pkg" Version)
+		if [ -n "$v" ]; then
+			echo "$s $v"
+			return 0
+		fi
+	done
+}
