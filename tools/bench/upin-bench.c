@@ -514,22 +514,24 @@ static int time_ops(int fd, const uint64_t *bg, unsigned long nbg,
 	return 0;
 }
 
-/* Return: 0, or -1 when the case could not run. */
-static int run_scaling(char *buf, size_t buf_len)
+/*
+ * Return: 0, or -1 when the case could not run. Uses a buffer of its own,
+ * a page per region of the large context and per probe.
+ */
+static int run_scaling(void)
 {
 	unsigned long n[2] = { 64, bench.regions };
 	int ops = bench.smoke ? 64 : 1000, runs = bench.runs, run, s, o;
+	size_t buf_len = (n[1] + ops) * bench.page;
 	double *samples[2][NR_OPS], t[NR_OPS], *v;
 	struct result res[2][NR_OPS];
 	uint64_t *bg[2] = {}, *h;
 	int fd[2] = { -1, -1 }, ret = -1;
-	char *probe;
+	char *buf, *probe;
 
-	if ((n[1] + ops) * bench.page > buf_len) {
-		say("scaling: %lu regions need %lu MiB of buffer", n[1],
-		    (n[1] + ops) * bench.page / MIB);
+	buf = buffer_get(MEM_ANON, buf_len);
+	if (!buf)
 		return -1;
-	}
 	probe = buf + n[1] * bench.page;
 	h = calloc(ops, sizeof(*h));
 	v = calloc(ops, sizeof(*v));
@@ -579,6 +581,7 @@ out:
 	}
 	free(h);
 	free(v);
+	munmap(buf, buf_len);
 	fflush(stdout);
 	return ret;
 }
@@ -722,10 +725,10 @@ int main(int argc, char **argv)
 			len = bench.max_size;
 		for (i = 0; i < 3; i++)
 			run_case("flags", m, buf, len, other[i]);
-		if (m == MEM_ANON && run_scaling(buf, buf_len))
-			bench.scaling_failed++;
 		munmap(buf, buf_len);
 	}
+	if (run_scaling())
+		bench.scaling_failed++;
 	if (nr_huge >= 0)
 		write_long(NR_HUGE_PATH, nr_huge);
 
