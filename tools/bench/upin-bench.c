@@ -2,7 +2,7 @@
 /*
  * upin-bench: what a pin and an unpin cost through upin, against the two
  * peers a driver author would compare it with, on the same buffer, in the
- * same boot, taking turns operation by operation:
+ * same boot, taking turns (see run_case()):
  *
  *   upin     UPIN_IOC_PIN + UPIN_IOC_UNPIN
  *   io_uring IORING_REGISTER_BUFFERS + IORING_UNREGISTER_BUFFERS of one
@@ -28,10 +28,20 @@
  *   -h, --help       this text
  *
  * Cases: a size sweep (4 KiB to --max-size, by 16x, and 256 MiB) of
- * anonymous 4 KiB pages, THP and hugetlb memory, pinned writable and
- * longterm (what io_uring does); the three other flag combinations at
- * 256 MiB; and the cost of one pin, query and unpin in a context holding
- * 64 regions against one holding --regions regions.
+ * four kinds of memory, pinned writable and longterm (what io_uring does):
+ *
+ *   anon4k     anonymous 4 KiB pages as a fresh process gets them: in a
+ *              freshly booted VM mostly physically contiguous, so upin
+ *              keeps them as runs
+ *   scattered  anonymous 4 KiB pages none of which follows the one before
+ *              it in physical memory, as on a long-running machine: upin's
+ *              worst case (buffer_scattered())
+ *   thp        anonymous memory in 2 MiB transparent huge pages
+ *   hugetlb    MAP_HUGETLB memory in 2 MiB huge pages
+ *
+ * the three other flag combinations at 256 MiB; and the cost of one pin,
+ * query and unpin in a context holding 64 regions against one holding
+ * --regions regions.
  *
  * Output (stdout): "# bench: ..." progress lines, and CSV rows that
  * tools/bench/report turns into tables and plots:
@@ -46,9 +56,10 @@
  * calls is the run's result); an empty field is a method that failed
  * (its error is on a "# bench:" line). METADATA_BYTES is upin_info's
  * metadata_bytes with the case's region pinned. RATIO_* are paired: the
- * median over every round of the case of upin's time over the peer's time
- * in the same round, which load on the host moves much less than the
- * times themselves. Needs root, /dev/upin and
+ * median over every operation of the case of upin's time over the time of
+ * the peer's operation of the same number in the same run, which load on
+ * the host moves much less than the times themselves. Needs root,
+ * /dev/upin and
  * /dev/upin_bench_raw; hugetlb cases resize /proc/sys/vm/nr_hugepages.
  */
 #include <errno.h>
@@ -79,8 +90,10 @@
 #define HPAGE		(2 * MIB)
 #define NR_HUGE_PATH	"/proc/sys/vm/nr_hugepages"
 
-enum mem { MEM_ANON, MEM_THP, MEM_HUGETLB, NR_MEMS };
-static const char *const mem_names[NR_MEMS] = { "anon4k", "thp", "hugetlb" };
+enum mem { MEM_ANON, MEM_SCATTERED, MEM_THP, MEM_HUGETLB, NR_MEMS };
+static const char *const mem_names[NR_MEMS] = {
+	"anon4k", "scattered", "thp", "hugetlb"
+};
 
 enum method { M_UPIN, M_URING, M_RAW, NR_METHODS };
 static const char *const method_names[NR_METHODS] = {
@@ -249,6 +262,37 @@ static void write_long(const char *path, long v)
 }
 
 /*
+ * Anonymous 4 KiB pages none of which is physically next to the page
+ * before it: map and fill twice @len, free every other page, and fill @len
+ * anew. Order-0 allocations take the order-0 free pages first, and the
+ * freed pages cannot merge with their buddies, which are still mapped. The
+ * metadata_bytes of the results say whether it worked: 4 bytes per page
+ * (a pair of single pages per entry) when it did.
+ */
+static char *buffer_scattered(size_t len)
+{
+	char *x, *p;
+	size_t off;
+
+	x = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (x == MAP_FAILED)
+		return MAP_FAILED;
+	madvise(x, 2 * len, MADV_NOHUGEPAGE);
+	memset(x, 0x3c, 2 * len);
+	for (off = bench.page; off < 2 * len; off += 2 * bench.page)
+		madvise(x + off, bench.page, MADV_DONTNEED);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED) {
+		madvise(p, len, MADV_NOHUGEPAGE);
+		memset(p, 0x5a, len);
+	}
+	munmap(x, 2 * len);
+	return p;
+}
+
+/*
  * @len bytes of @mem, written once so that every page is present, or NULL
  * (said why). THP memory is 2 MiB aligned and checked to be THPs.
  */
@@ -261,8 +305,11 @@ static char *buffer_get(enum mem mem, size_t len)
 
 	if (mem == MEM_HUGETLB && upin_read_long(NR_HUGE_PATH) < (long)(len / HPAGE))
 		write_long(NR_HUGE_PATH, len / HPAGE);
-	p = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
+	if (mem == MEM_SCATTERED)
+		p = buffer_scattered(len);
+	else
+		p = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
 	if (p == MAP_FAILED) {
 		say("mmap of %zu MiB of %s memory: %s (nr_hugepages %ld)",
 		    len / MIB, mem_names[mem], strerror(errno),
@@ -276,6 +323,8 @@ static char *buffer_get(enum mem mem, size_t len)
 			munmap(p, a - p);
 		munmap(a + len, p + map_len - (a + len));
 	}
+	if (mem == MEM_SCATTERED)
+		return a;
 	madvise(a, len, mem == MEM_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	memset(a, 0x5a, len);
 	if (mem == MEM_THP) {
@@ -328,21 +377,52 @@ static void print_result(const struct result *r)
 		printf(",%.0f,%.0f,%.0f", r->med, r->min, r->max);
 }
 
+/* Time operation @it of method @m; the first failure is said and kept. */
+static void time_op(enum method m, int it, char *p, size_t len,
+		    uint32_t flags, double **ops, struct result *res,
+		    const char *what)
+{
+	double t0;
+	int err;
+
+	if (res[m].err)
+		return;
+	t0 = now_ns();
+	err = run_method(m, p, len, flags);
+	ops[m][it] = now_ns() - t0;
+	if (err) {
+		res[m].err = -err;
+		say("%s of %s (%s): %s", method_names[m], what,
+		    m == M_URING ? "rw_longterm" : flags_name(flags),
+		    strerror(-err));
+	}
+}
+
 /*
- * One case: the three methods on the same @len bytes at @p, alternating,
- * the starting method rotating from run to run. Prints its CSV row.
+ * One case: the three methods on the same @len bytes at @p. A run times
+ * @iters operations of each: upin and raw take turns operation by
+ * operation, so that a burst of load on the host hits both alike, and
+ * io_uring runs its operations in a block of their own, before them in
+ * odd runs and after them in even ones. io_uring is kept apart because on
+ * some kernels (6.1) every registration and unregistration waits for an
+ * RCU grace period, and the operation that follows one, whichever method
+ * it belongs to, then runs many times slower: interleaved, io_uring would
+ * mostly measure itself into the others. A run's result per method is the
+ * median of its operations. Prints the case's CSV row.
  */
 static void run_case(const char *group, enum mem mem, char *p, size_t len,
 		     uint32_t flags)
 {
-	int runs = bench.runs, iters = iterations(len), run, it, i, k, np = 0;
+	int runs = bench.runs, iters = iterations(len), run, phase, it, i, k;
 	double *samples[NR_METHODS], *ops[NR_METHODS], *pair[NR_METHODS];
 	struct result ratio[NR_METHODS] = {};
 	struct result res[NR_METHODS] = {};
+	int np[NR_METHODS] = {};
+	char sz[32], what[64];
 	uint64_t meta;
-	char sz[32];
 
 	size_name(len, sz, sizeof(sz));
+	snprintf(what, sizeof(what), "%s of %s memory", sz, mem_names[mem]);
 	for (k = 0; k < NR_METHODS; k++) {
 		samples[k] = calloc(runs, sizeof(double));
 		ops[k] = calloc(iters, sizeof(double));
@@ -351,38 +431,24 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 			exit(1);
 	}
 	for (run = 0; run < runs; run++) {
-		/*
-		 * Operation by operation, the methods take turns, so that a
-		 * burst of load on the host hits all three alike; the run's
-		 * result per method is the median of its operations.
-		 */
-		for (it = 0; it < iters; it++) {
-			for (i = 0; i < NR_METHODS; i++) {
-				enum method m = (run + it + i) % NR_METHODS;
-				double t0;
-				int err;
-
-				if (res[m].err)
-					continue;
-				t0 = now_ns();
-				err = run_method(m, p, len, flags);
-				ops[m][it] = now_ns() - t0;
-				if (err) {
-					res[m].err = -err;
-					say("%s of %s of %s memory (%s): %s",
-					    method_names[m], sz, mem_names[mem],
-					    m == M_URING ? "rw_longterm" :
-					    flags_name(flags), strerror(-err));
-				}
+		for (phase = 0; phase < 2; phase++) {
+			if ((run + phase) % 2) {
+				for (it = 0; it < iters; it++)
+					time_op(M_URING, it, p, len, flags,
+						ops, res, what);
+				continue;
 			}
-			/* upin against the peers, in the same round. */
-			if (!res[M_UPIN].err && !res[M_URING].err &&
-			    !res[M_RAW].err) {
-				pair[M_URING][np] = ops[M_UPIN][it] / ops[M_URING][it];
-				pair[M_RAW][np] = ops[M_UPIN][it] / ops[M_RAW][it];
-				np++;
-			}
+			for (it = 0; it < iters; it++)
+				for (i = 0; i < 2; i++)
+					time_op((run + it + i) % 2 ? M_RAW :
+						M_UPIN, it, p, len, flags,
+						ops, res, what);
 		}
+		/* upin against each peer, operation by operation. */
+		for (k = M_URING; k < NR_METHODS; k++)
+			for (it = 0; it < iters && !res[M_UPIN].err &&
+			     !res[k].err; it++)
+				pair[k][np[k]++] = ops[M_UPIN][it] / ops[k][it];
 		for (k = 0; k < NR_METHODS; k++) {
 			struct result r;
 
@@ -395,8 +461,10 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 	for (k = 0; k < NR_METHODS; k++) {
 		if (!res[k].err)
 			summarize(samples[k], runs, &res[k]);
-		if (k != M_UPIN && np)
-			summarize(pair[k], np, &ratio[k]);
+		if (k != M_UPIN && np[k] && !res[k].err && !res[M_UPIN].err)
+			summarize(pair[k], np[k], &ratio[k]);
+		else
+			ratio[k].err = 1;
 		free(samples[k]);
 		free(ops[k]);
 		free(pair[k]);
@@ -409,16 +477,20 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 		print_result(&res[k]);
 	meta = metadata_with_region(p, len, flags);
 	printf(",%llu", (unsigned long long)meta);
-	if (np)
-		printf(",%.3f,%.3f\n", ratio[M_URING].med, ratio[M_RAW].med);
-	else
-		printf(",,\n");
+	for (k = M_URING; k < NR_METHODS; k++)
+		if (ratio[k].err)
+			printf(",");
+		else
+			printf(",%.3f", ratio[k].med);
+	printf("\n");
 	if (!meta)
 		bench.no_metadata++;
-	if (np)
-		say("%-7s %-11s %8s: upin %.0f ns, %.2fx raw, %.2fx io_uring",
+	if (!res[M_UPIN].err)
+		say("%-9s %-11s %8s: upin %.0f ns, %.2fx raw, %.2fx io_uring, %.1f metadata bytes/page",
 		    mem_names[mem], flags_name(flags), sz, res[M_UPIN].med,
-		    ratio[M_RAW].med, ratio[M_URING].med);
+		    ratio[M_RAW].err ? 0 : ratio[M_RAW].med,
+		    ratio[M_URING].err ? 0 : ratio[M_URING].med,
+		    (double)meta / (len / bench.page));
 	fflush(stdout);
 	if (res[M_UPIN].err || res[M_RAW].err)
 		bench.failed++;
