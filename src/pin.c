@@ -204,7 +204,7 @@ static void upin_unaccount(struct upin_kregion *region)
 static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 {
 	struct page *stack[UPIN_STACK_BATCH], **batch = stack;
-	unsigned long max = ARRAY_SIZE(stack), done = 0;
+	unsigned long max = ARRAY_SIZE(stack), done = 0, unshared = 0;
 	unsigned int gup_flags = 0;
 	int ret = 0;
 
@@ -212,8 +212,6 @@ static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 		gup_flags |= FOLL_WRITE;
 	if (region->flags & UPIN_PIN_LONGTERM)
 		gup_flags |= FOLL_LONGTERM;
-	if (gup_flags == FOLL_LONGTERM)
-		upin_compat_unshare_cow(start, region->npages << PAGE_SHIFT);
 
 	if (region->npages > max) {
 		batch = (struct page **)__get_free_page(GFP_KERNEL);
@@ -222,22 +220,24 @@ static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 		max = PAGE_SIZE / sizeof(*batch);
 	}
 	while (done < region->npages) {
+		unsigned long addr = start + (done << PAGE_SHIFT);
 		unsigned int nr = min(region->npages - done, max), kept;
 
-		ret = pin_user_pages_fast(start + (done << PAGE_SHIFT), nr,
-					  gup_flags, batch);
+		ret = pin_user_pages_fast(addr, nr, gup_flags, batch);
 		ret = upin_fault_gup(batch, ret);
 		if (ret <= 0) {
 			ret = ret ? ret : -EFAULT;
 			break;
 		}
-		kept = upin_region_add_pages(region, batch, ret);
-		if (kept < (unsigned int)ret) {
-			unpin_user_pages(batch + kept, ret - kept);
+		nr = upin_compat_unshare_cow(batch, ret, addr, gup_flags,
+					     &unshared);
+		kept = upin_region_add_pages(region, batch, nr);
+		if (kept < nr) {
+			unpin_user_pages(batch + kept, nr - kept);
 			ret = -ENOMEM;
 			break;
 		}
-		done += ret;
+		done += nr;
 		ret = 0;
 		if (done == region->npages)
 			break;
