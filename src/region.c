@@ -254,7 +254,9 @@ static bool upin_region_store(struct upin_kregion *region, u64 *tail, u64 e)
  * Pages extend the open run (the region's last entry, when it is a run)
  * while they are contiguous; a single page and the next single page make a
  * pair. Only pfns are compared, and an entry is written when its run ends,
- * so that a contiguous page costs one compare.
+ * so that a contiguous page costs one compare. A page that does not follow
+ * the one before it physically starts a segment: &upin_kregion.nr_segments
+ * is counted here, without a walk of its own.
  *
  * Return: how many pages the region took over, from the first: @nr, or
  * fewer when memory for an entry cannot be allocated. The caller unpins
@@ -264,15 +266,20 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 				   struct page **pages, unsigned int nr)
 {
 	u64 *tail = upin_region_tail(region);
-	unsigned long first = 0, len = 0, pfn;
+	unsigned long first = 0, len = 0, last = ULONG_MAX - 1, pfn;
 	unsigned int i, stored = 0;
 	u64 e;
 
-	/* The open run, stored at *tail, which the next pages may continue. */
+	/*
+	 * The open run, stored at *tail, which the next pages may continue;
+	 * else the last page of a pair, which they may follow physically.
+	 */
 	if (tail && !(*tail & UPIN_PAIR)) {
 		first = upin_run_pfn(*tail);
 		len = upin_run_pages(*tail);
 	} else {
+		if (tail)
+			last = upin_pair_pfn(*tail, 1);
 		tail = NULL;
 	}
 	for (i = 0; i < nr; i++) {
@@ -281,6 +288,9 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 			len++;
 			continue;
 		}
+		if (pfn != (len ? first + len : last + 1))
+			region->nr_segments++;
+		last = pfn;
 		if (len == 1 && first <= UPIN_PAIR_PFN_MAX &&
 		    pfn <= UPIN_PAIR_PFN_MAX) {
 			e = UPIN_PAIR | ((u64)pfn << UPIN_PAIR_PFN_BITS) | first;
@@ -419,31 +429,15 @@ static void upin_cursor_seek(const struct upin_kregion *region,
 	cur->k = index - first;
 }
 
-static unsigned long upin_region_count_segments(struct upin_kregion *region)
-{
-	unsigned long pfn, nr, end = 0, count = 0;
-	struct upin_cursor cur;
-
-	if (!upin_cursor_load(region, &cur, 0))
-		return 0;
-	while (upin_cursor_next(region, &cur, &pfn, &nr)) {
-		if (!count || pfn != end)
-			count++;
-		end = pfn + nr;
-	}
-	return count;
-}
-
 /**
  * upin_region_finish() - complete a region once every page is stored
  * @region: a region that holds all of its &upin_kregion.npages pages
  *
- * Trims the storage to its exact size and counts the segments.
+ * Trims the storage to its exact size.
  */
 void upin_region_finish(struct upin_kregion *region)
 {
 	upin_region_trim(region);
-	region->nr_segments = upin_region_count_segments(region);
 }
 
 /**
@@ -546,22 +540,31 @@ struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
  */
 void upin_region_unpin(struct upin_kregion *region)
 {
-	unsigned long nr_chunks = upin_region_nr_chunks(region), c, pfn, nr;
+	unsigned long nr_chunks = upin_region_nr_chunks(region), c;
 	bool dirty = region->flags & UPIN_PIN_WRITE;
 	struct page *singles[UPIN_UNPIN_BATCH];
-	struct upin_cursor cur;
-	unsigned int n = 0;
+	unsigned int i, nr, n = 0;
+	const u64 *entries;
+	struct page *page;
+	u64 e;
 
-	for (c = 0; upin_cursor_load(region, &cur, c); c++) {
-		while (cur.i < cur.nr &&
-		       upin_cursor_next(region, &cur, &pfn, &nr)) {
-			if (nr > 1) {
-				unpin_user_page_range_dirty_lock(pfn_to_page(pfn),
-								 nr, dirty);
+	for (c = 0; c < nr_chunks; c++) {
+		entries = upin_region_chunk(region, c, &nr);
+		for (i = 0; i < nr; i++) {
+			e = entries[i];
+			if (e & UPIN_PAIR) {
+				singles[n++] = pfn_to_page(upin_pair_pfn(e, 0));
+				singles[n++] = pfn_to_page(upin_pair_pfn(e, 1));
+			} else if (upin_run_pages(e) == 1) {
+				singles[n++] = pfn_to_page(upin_run_pfn(e));
+			} else {
+				page = pfn_to_page(upin_run_pfn(e));
+				unpin_user_page_range_dirty_lock(page,
+								 upin_run_pages(e),
+								 dirty);
 				continue;
 			}
-			singles[n++] = pfn_to_page(pfn);
-			if (n == ARRAY_SIZE(singles)) {
+			if (n >= ARRAY_SIZE(singles) - 1) {
 				unpin_user_pages_dirty_lock(singles, n, dirty);
 				n = 0;
 			}
