@@ -9,12 +9,14 @@
  * module is built with UPIN_FAULT_INJECTION=1) and fails the Nth.
  *
  * After each call: it either succeeded with its whole effect, or failed
- * with an errno the ABI documents and changed nothing; and once the context
- * is closed, nr_foll_pin_acquired equals nr_foll_pin_released, VmPin is 0
- * and upin's global page count is 0. A kmemleak scan at the end of each
- * sweep must find nothing new (kmemleak only reports objects older than
- * 5 s, so a leak of the last iterations shows in the next sweep's scan or in
- * the scan tools/vm/init makes after the suite).
+ * with an errno the ABI documents and changed nothing; the FOLL_PIN
+ * references outstanding are exactly those GUP counts for the pages the
+ * context holds (see zero_page_pins); and once the context is closed,
+ * nr_foll_pin_acquired equals nr_foll_pin_released, VmPin is 0 and upin's
+ * global page count is 0. A kmemleak scan at the end of each sweep must
+ * find nothing new (kmemleak only reports objects older than 5 s, so a
+ * leak of the last iterations shows in the next sweep's scan or in the
+ * scan tools/vm/init makes after the suite).
  *
  * Needs root and a kernel with CONFIG_FAULT_INJECTION,
  * CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_USERCOPY
@@ -33,6 +35,10 @@
 #define DEBUGFS "/sys/kernel/debug"
 #define KMEMLEAK DEBUGFS "/kmemleak"
 #define FAIL_UPIN DEBUGFS "/upin/fail_upin"
+#define KPAGEFLAGS "/proc/kpageflags"
+/* include/uapi/linux/kernel-page-flags.h */
+#define KPF_THP 22
+#define KPF_ZERO_PAGE 24
 
 /* More sites than any call here passes; a sweep that gets there is stuck. */
 #define MAX_NTH 4000
@@ -162,6 +168,141 @@ static int kmemleak_new_reports(char *first, size_t len)
 	/* Report each leak once: the next sweep starts clean. */
 	write_file(KMEMLEAK, "clear");
 	return n;
+}
+
+/*
+ * FOLL_PIN references GUP counts for a pin of the shared zero page: 1
+ * before Linux 6.5, 0 since (mm/gup.c: try_grab_folio() and
+ * gup_put_folio() leave the zero folio alone; not the huge zero folio). A
+ * read-only short-term pin of untouched anonymous memory holds the zero
+ * page, so the references outstanding are the pinned pages less, since
+ * 6.5, the zero pages among them. main() measures which
+ * (probe_zero_page_pins()); -1 until then.
+ */
+static int zero_page_pins = -1;
+static int kpageflags_fd = -1;
+
+/* Zero pages among the @nr pages from @pfn on; -1 on error. */
+static long span_zero_pages(uint64_t pfn, uint64_t nr)
+{
+	uint64_t flags[512], i, n;
+	long zero = 0;
+
+	for (; nr; pfn += n, nr -= n) {
+		n = nr < 512 ? nr : 512;
+		if (pread(kpageflags_fd, flags, n * sizeof(flags[0]),
+			  pfn * sizeof(flags[0])) != (ssize_t)(n * sizeof(flags[0])))
+			return -1;
+		/* The huge zero page is KPF_THP too, and its pins count. */
+		for (i = 0; i < n; i++)
+			zero += (flags[i] >> KPF_ZERO_PAGE & 1) &&
+				!(flags[i] >> KPF_THP & 1);
+	}
+	return zero;
+}
+
+/*
+ * Zero pages among the pages of region @handle, by their physical
+ * addresses (SEGMENTS, as root) and /proc/kpageflags; -1 on error.
+ */
+static long region_zero_pages(int fd, uint64_t handle)
+{
+	struct upin_segment *segs;
+	struct upin_region r;
+	uint64_t count, i;
+	long n = 0, z;
+
+	if (upin_query(fd, handle, &r))
+		return -1;
+	segs = calloc(r.npages, sizeof(*segs));
+	if (!segs)
+		return -1;
+	if (upin_segments(fd, handle, segs, r.npages, &count))
+		n = -1;
+	for (i = 0; n >= 0 && i < count; i++) {
+		/* No physical address: not CAP_SYS_ADMIN. */
+		z = segs[i].phys ? span_zero_pages(segs[i].phys / page_size,
+						   segs[i].length / page_size) : -1;
+		n = z < 0 ? -1 : n + z;
+	}
+	free(segs);
+	return n;
+}
+
+/*
+ * The FOLL_PIN references GUP counts for the pages a context holds,
+ * @pinned_pages of them: -2 on error.
+ */
+static long long counted_pins(int fd, uint64_t pinned_pages)
+{
+	uint64_t handles[4];
+	long long zero = 0;
+	uint32_t n, i;
+	long z;
+
+	if (zero_page_pins || !pinned_pages)
+		return pinned_pages;
+	if (upin_list(fd, handles, 4, &n))
+		return -2;
+	for (i = 0; i < n; i++) {
+		z = region_zero_pages(fd, handles[i]);
+		if (z < 0)
+			return -2;
+		zero += z;
+	}
+	return pinned_pages - zero;
+}
+
+/*
+ * Set zero_page_pins: pin one read-faulted page of fresh anonymous memory,
+ * which is the zero page, and see whether nr_foll_pin_acquired moves.
+ * Return: false, with the reason in @why, when it cannot tell.
+ */
+static bool probe_zero_page_pins(char *why, size_t len)
+{
+	long long before, after;
+	volatile char *p;
+	uint64_t h;
+	int fd, z;
+	bool ok = false;
+
+	kpageflags_fd = open(KPAGEFLAGS, O_RDONLY | O_CLOEXEC);
+	if (kpageflags_fd < 0) {
+		snprintf(why, len, "%s: %s", KPAGEFLAGS, strerror(errno));
+		return false;
+	}
+	p = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	fd = upin_open();
+	if (p == MAP_FAILED || fd < 0) {
+		snprintf(why, len, "zero page probe: mmap or open failed");
+		goto out;
+	}
+	(void)p[0];	/* a read fault maps the zero page */
+	before = upin_pins_outstanding();
+	if (upin_pin(fd, (void *)p, page_size, 0, &h, NULL)) {
+		snprintf(why, len, "zero page probe: pin failed");
+		goto out;
+	}
+	after = upin_pins_outstanding();
+	z = (int)region_zero_pages(fd, h);
+	/* A page other than the zero page has its pin counted. */
+	if (before < 0 || z < 0 || after < before || after - before > 1 ||
+	    (!z && after - before != 1)) {
+		snprintf(why, len, "zero page probe: %lld FOLL_PIN references for one page (%s)",
+			 after - before, z < 0 ? "no physical address" :
+			 z ? "the zero page" : "not the zero page");
+		goto out;
+	}
+	/* Without a zero page here, no pin holds one: nothing to subtract. */
+	zero_page_pins = z ? (int)(after - before) : 1;
+	ok = true;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (p != MAP_FAILED)
+		munmap((void *)p, page_size);
+	return ok;
 }
 
 /**
@@ -414,7 +555,7 @@ static int check_effect(struct fstate *s, const struct fcase *c)
 		return __LINE__;
 	if (info.pinned_pages != want_regions * s->pages)
 		return __LINE__;
-	if (upin_pins_outstanding() != (long long)info.pinned_pages)
+	if (upin_pins_outstanding() != counted_pins(s->fd, info.pinned_pages))
 		return __LINE__;
 	if (upin_vmpin_kb(0) != (long)(info.pinned_pages * page_size / 1024))
 		return __LINE__;
@@ -470,13 +611,14 @@ CASE(15, segments);
 
 static bool have_fault_injection;
 static char no_fault_injection[256];
+static char no_zero_page_probe[256];
 
 FIXTURE_SETUP(fail_nth)
 {
 	self->monitor = -1;
-	page_size = sysconf(_SC_PAGESIZE);
 	if (!have_fault_injection)
 		SKIP(return, "%s", no_fault_injection);
+	ASSERT_LE(0, zero_page_pins) TH_LOG("%s", no_zero_page_probe);
 	ASSERT_EQ(0, upin_pins_outstanding());
 	self->monitor = upin_open();
 	ASSERT_LE(0, self->monitor);
@@ -550,6 +692,7 @@ int main(int argc, char **argv)
 {
 	char path[64];
 
+	page_size = sysconf(_SC_PAGESIZE);
 	have_fault_injection = setup_fault_injection(no_fault_injection,
 						     sizeof(no_fault_injection));
 	if (!have_fault_injection && argc == 1) {
@@ -562,5 +705,9 @@ int main(int argc, char **argv)
 	if (have_fault_injection && access(path, F_OK))
 		printf("# %s missing: upin built without UPIN_FAULT_INJECTION=1, its GUP sites are not covered\n",
 		       path);
+	if (have_fault_injection &&
+	    probe_zero_page_pins(no_zero_page_probe, sizeof(no_zero_page_probe)))
+		printf("# a pin of the zero page counts %d FOLL_PIN reference(s)\n",
+		       zero_page_pins);
 	return test_harness_run(argc, argv);
 }
