@@ -37,11 +37,18 @@ struct span {
 static struct span movable[MAX_ZONES];
 static int nmovable;
 static long page_size;
+/*
+ * Pages of ZONE_MOVABLE, and of those the page allocator's: memory that
+ * early boot allocations took (memblock allocates top-down, where
+ * movablecore= puts ZONE_MOVABLE: KASAN's shadow, 1/8 of memory, fills a
+ * small one) is present but not managed.
+ */
+static unsigned long long movable_present, movable_managed;
 
 /* Read the ZONE_MOVABLE spans of every node; returns how many are populated. */
 static int read_movable_spans(void)
 {
-	unsigned long long spanned = 0, present = 0, start;
+	unsigned long long spanned = 0, present = 0, managed, start;
 	bool in_movable = false;
 	char line[256], zone[32];
 	FILE *f = fopen("/proc/zoneinfo", "r");
@@ -50,13 +57,17 @@ static int read_movable_spans(void)
 	if (!f)
 		return 0;
 	nmovable = 0;
+	movable_present = movable_managed = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "Node %d, zone %31s", &node, zone) == 2) {
 			in_movable = !strcmp(zone, "Movable");
 			spanned = present = 0;
 		} else if (in_movable) {
 			sscanf(line, " spanned %llu", &spanned);
-			sscanf(line, " present %llu", &present);
+			if (sscanf(line, " present %llu", &present) == 1)
+				movable_present += present;
+			if (sscanf(line, " managed %llu", &managed) == 1)
+				movable_managed += managed;
 			if (sscanf(line, " start_pfn: %llu", &start) == 1 &&
 			    present && nmovable < MAX_ZONES) {
 				movable[nmovable].start = start;
@@ -174,8 +185,8 @@ TEST_F(movable, longterm_leaves_zone_movable)
 	n = movable_pages(self->fd, hs, &pfn_short);
 	ASSERT_LE(0, n) TH_LOG("SEGMENTS without physical addresses: not root?");
 	ASSERT_EQ(NPAGES, n)
-		TH_LOG("only %ld of %d pages were allocated in ZONE_MOVABLE: nothing to migrate",
-		       n, NPAGES);
+		TH_LOG("only %ld of %d pages were allocated in ZONE_MOVABLE (%llu pages present, %llu managed): nothing to migrate",
+		       n, NPAGES, movable_present, movable_managed);
 	ASSERT_EQ(0, upin_unpin(self->fd, hs));
 
 	/* Longterm: none of them may stay there. */
@@ -215,7 +226,9 @@ TEST_F(movable, longterm_of_short_pinned_pages_enomem)
 
 	ASSERT_EQ(0, upin_pin(self->fd, self->buf, len, variant->flags, &hs,
 			      NULL));
-	ASSERT_EQ(NPAGES, movable_pages(self->fd, hs, &pfn));
+	ASSERT_EQ(NPAGES, movable_pages(self->fd, hs, &pfn))
+		TH_LOG("ZONE_MOVABLE: %llu pages present, %llu managed",
+		       movable_present, movable_managed);
 	kb = upin_vmpin_kb(0);
 	ASSERT_EQ(-ENOMEM, upin_pin(self->fd, self->buf, len,
 				    variant->flags | UPIN_PIN_LONGTERM, &hl,
@@ -236,5 +249,7 @@ int main(int argc, char **argv)
 		printf("TAP version 13\n1..1\nok 1 movable # SKIP no populated ZONE_MOVABLE (boot with movablecore=)\n");
 		return 4;
 	}
+	printf("# ZONE_MOVABLE: %llu pages present, %llu managed\n",
+	       movable_present, movable_managed);
 	return test_harness_run(argc, argv);
 }
