@@ -862,20 +862,26 @@ FIXTURE_VARIANT(meta) {
 	bool scatter;		/* put the pages in descending physical order */
 };
 
-/* The pfn behind @addr (root reads pfns from pagemap), or 0. */
-static uint64_t pfn_of(const void *addr)
+/*
+ * The pfns of the @n pages from @addr on, from /proc/self/pagemap (as
+ * root), in one read; a page not present is 0. Return: 0 or -1.
+ */
+static int pfns_of(const void *addr, size_t n, uint64_t *pfns)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	uint64_t e = 0;
+	size_t len = n * sizeof(*pfns), i;
 	int fd = open("/proc/self/pagemap", O_RDONLY);
+	ssize_t r;
 
 	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / page * sizeof(e)) !=
-	    sizeof(e))
-		e = 0;
+		return -1;
+	r = pread(fd, pfns, len, (uintptr_t)addr / page * sizeof(*pfns));
 	close(fd);
-	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
+	if (r != (ssize_t)len)
+		return -1;
+	for (i = 0; i < n; i++)
+		pfns[i] = pfns[i] >> 63 ? pfns[i] & ((1ULL << 55) - 1) : 0;
+	return 0;
 }
 
 static uint64_t *sort_pfns;
@@ -929,8 +935,8 @@ FIXTURE_SETUP(meta)
 		order = calloc(n, sizeof(*order));
 		ASSERT_NE(NULL, pfns);
 		ASSERT_NE(NULL, order);
+		ASSERT_EQ(0, pfns_of(src, n, pfns));
 		for (i = 0; i < n; i++) {
-			pfns[i] = pfn_of(src + i * self->page);
 			ASSERT_NE(0, pfns[i]) TH_LOG("no pfn in /proc/self/pagemap");
 			order[i] = i;
 		}
@@ -962,7 +968,7 @@ FIXTURE_TEARDOWN(meta)
 	CLOSE_AND_UNMAP();
 }
 
-TEST_F(meta, bytes_per_page_within_target)
+TEST_F_TIMEOUT(meta, bytes_per_page_within_target, 120)
 {
 	size_t npages = self->size / self->page, off;
 	uint64_t h, bytes, limit, segs;
