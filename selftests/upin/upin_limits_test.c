@@ -302,7 +302,7 @@ TEST_F_TIMEOUT(limits, max_regions_concurrent, 120)
 {
 	const uint32_t max = self->info.max_regions;
 	const uint64_t cap = self->info.global_max_pages;
-	const bool kasan = getenv("UPIN_TEST_KASAN");
+	const bool kasan = upin_test_kasan();
 	struct racer r[NCTX];
 	int i;
 

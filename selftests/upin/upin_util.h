@@ -25,6 +25,22 @@
 
 #define UPIN_DEV "/dev/upin"
 
+/**
+ * upin_test_kasan() - whether the tests run on a KASAN kernel
+ *
+ * tools/vm/init exports UPIN_TEST_KASAN=1 when the kernel log says KASAN is
+ * initialized (the debug lane's kernel). KASAN checks every access the
+ * kernel makes, which makes every call several times slower under
+ * emulation: loops whose worth is the number of their rounds, not the
+ * paths they take, run fewer rounds there.
+ */
+static inline bool upin_test_kasan(void)
+{
+	const char *s = getenv("UPIN_TEST_KASAN");
+
+	return s && *s && strcmp(s, "0");
+}
+
 /* ioctl() returning 0 or -errno, so ASSERT_EQ(-ENOENT, upin_ioctl(...)) reads well. */
 static inline int upin_ioctl(int fd, unsigned long cmd, void *arg)
 {
