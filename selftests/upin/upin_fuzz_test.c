@@ -24,7 +24,11 @@
  *                      (the interleaving of the threads is the scheduler's)
  *
  * Pins only ever target the arena and the THP area: ACCESS writes into
- * pinned pages, which must never be memory the program lives in.
+ * pinned pages, which must never be memory the program lives in. A call
+ * that mutation (or a command drawn at random for an argument made for
+ * another) turned into a write through a pointer to the program's own
+ * memory, its stacks, heap or code, is not made: in a 32-bit address
+ * space one flipped bit of an arena address often lands there.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -41,7 +45,9 @@
 #define NTHREADS 4
 #define SLOTS 32
 #define SLOT_PAGES 16
+#define ARENA_LEN ((SLOTS + 2) * SLOT_PAGES * page_size)
 #define THP_SIZE (4ul << 20)
+#define SCRATCH_LEN (4 * SLOTS * SLOT_PAGES * page_size)
 #define POOL 256
 #define OUT_ENTRIES 64
 
@@ -88,7 +94,7 @@ struct worker {
 	uint64_t rng;
 	char *scratch;		/* where ACCESS and LIST/SEGMENTS may write */
 	char *edge;		/* a page followed by a PROT_NONE page */
-	unsigned long calls, ok, pins, errs[160];
+	unsigned long calls, ok, pins, unmade, errs[160];
 	char msg[256];
 };
 
@@ -354,6 +360,51 @@ static bool user_range(uint64_t addr, uint64_t len)
 	return addr + len >= addr && addr + len <= 0x00007ffffffff000ull;
 }
 
+static bool within(uint64_t p, const char *start, size_t len)
+{
+	return p >= (uintptr_t)start && p - (uintptr_t)start < len;
+}
+
+/*
+ * Whether the kernel may write from @p on without reaching memory the
+ * program lives in: @p is the fuzzer's own memory, which ends in a
+ * PROT_NONE guard, or no memory at all (beyond the address space, or not
+ * mapped: msync() says ENOMEM; only the chaos thread maps anything, in
+ * the arena), where the write or the pin fails at its first page. A @pin
+ * start counts as a write: ACCESS writes into pinned pages.
+ */
+static bool harmless(struct worker *w, uint64_t p, bool pin)
+{
+	const uint64_t top = sizeof(void *) == 4 ? 1ull << 32 :
+			     0x00007ffffffff000ull;
+	struct fuzz *f = w->f;
+
+	if (p >= top)
+		return true;
+	if (within(p, f->arena, ARENA_LEN) || within(p, f->thp, THP_SIZE))
+		return true;
+	if (!pin && (within(p, w->scratch, SCRATCH_LEN) ||
+		     within(p, w->edge, 2 * page_size)))
+		return true;
+	return msync((void *)(uintptr_t)(p & ~(uint64_t)(page_size - 1)),
+		     1, MS_ASYNC) && errno == ENOMEM;
+}
+
+/* Whether call @cmd with @a may be made: see harmless(). */
+static bool call_harmless(struct worker *w, unsigned long cmd,
+			  const union upin_arg *a)
+{
+	if (cmd == UPIN_IOC_PIN)
+		return harmless(w, a->pin.addr, true);
+	if (cmd == UPIN_IOC_LIST)
+		return harmless(w, a->list.handles, false);
+	if (cmd == UPIN_IOC_ACCESS)
+		return harmless(w, a->access.buf, false);
+	if (cmd == UPIN_IOC_SEGMENTS)
+		return harmless(w, a->segs.segs, false);
+	return true;	/* writes back to argp at most, or ENOTTY */
+}
+
 /* One random call. */
 static void fuzz_one(struct worker *w)
 {
@@ -398,6 +449,10 @@ static void fuzz_one(struct worker *w)
 		break;
 	}
 
+	if (!call_harmless(w, cmd, a)) {
+		w->unmade++;
+		return;
+	}
 	ret = ioctl(f->fd, cmd, argp) ? errno : 0;
 	w->calls++;
 	if (ret) {
@@ -555,7 +610,7 @@ FIXTURE_SETUP(fuzz)
 	ASSERT_EQ(0, ftruncate(self->f.memfd,
 			       (off_t)SLOTS * SLOT_PAGES * page_size));
 
-	arena_len = (SLOTS + 2) * SLOT_PAGES * page_size;
+	arena_len = ARENA_LEN;
 	self->f.arena = mmap(NULL, arena_len, PROT_NONE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->f.arena);
@@ -570,6 +625,10 @@ FIXTURE_SETUP(fuzz)
 			       ~((2ul << 20) - 1));
 	madvise(self->f.thp, THP_SIZE, MADV_HUGEPAGE);
 	memset(self->f.thp, 2, THP_SIZE);
+	/* A pin that runs past the THP area stops at a guard, as the arena's. */
+	ASSERT_EQ(0, mprotect(self->f.thp + THP_SIZE,
+			      self->thp_map + THP_SIZE + (2ul << 20) -
+			      (self->f.thp + THP_SIZE), PROT_NONE));
 }
 
 FIXTURE_TEARDOWN(fuzz)
@@ -634,7 +693,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 900)
 {
 	struct worker w[NTHREADS];
 	struct chaos ch;
-	unsigned long calls = 0, ok = 0, pins = 0, errs[160] = { 0 };
+	unsigned long calls = 0, ok = 0, pins = 0, unmade = 0, errs[160] = { 0 };
 	double seconds = env_u64("UPIN_FUZZ_SECONDS", 20), t0;
 	uint32_t nregions = 0;
 	uint64_t npages = 0;
@@ -661,7 +720,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 900)
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].f = &self->f;
 		w[i].rng = (self->f.seed + i + 1) * 0x9e3779b97f4a7c15ull | 1;
-		w[i].scratch = mmap(NULL, 4 * SLOTS * SLOT_PAGES * page_size,
+		w[i].scratch = mmap(NULL, SCRATCH_LEN,
 				    PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		ASSERT_NE(MAP_FAILED, w[i].scratch);
@@ -683,6 +742,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 900)
 	for (i = 0; i < NTHREADS; i++) {
 		EXPECT_EQ(0, w[i].msg[0]) TH_LOG("thread %d: %s", i, w[i].msg);
 		calls += w[i].calls;
+		unmade += w[i].unmade;
 		ok += w[i].ok;
 		pins += w[i].pins;
 		for (e = 0; e < 160; e++)
@@ -696,6 +756,10 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 900)
 		if (errs[e] && len < sizeof(line))
 			len += snprintf(line + len, sizeof(line) - len,
 					", %lu %s", errs[e], strerrorname_np(e));
+	if (len < sizeof(line))
+		snprintf(line + len, sizeof(line) - len,
+			 "; %lu not made (would write into the program)",
+			 unmade);
 	TH_LOG("%s", line);
 	TH_LOG("chaos: %lu remaps, %lu unmaps, %lu mprotects, %lu MADV_DONTNEEDs, %lu forks",
 	       ch.remaps, ch.unmaps, ch.protects, ch.dontneeds, ch.forks);
