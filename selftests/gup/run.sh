@@ -21,6 +21,8 @@
 # "guest" lists what the cases depend on in this guest (huge page sizes and
 # reservations, swap, THP settings), which must be the same where the
 # reference ran; "# upin: gup/... took N s" lines give the run times.
+# With UPIN_GUP=checks (upin_gup=checks on the kernel command line), only
+# run.sh's own checks run.
 cd "$(dirname "$0")" || exit 1
 DIR=$(pwd)
 MODULE=${UPIN_MODULE:-/upin/upin.ko}
@@ -104,16 +106,17 @@ took()
 }
 
 begin=$(date +%s)
-run guest guest
-
 echo "# upin: running gup/run.sh's checks"
 if [ "$reference" -eq 1 ]; then
 	run reference upin_checks
 else
 	run upin upin_checks
 fi
+programs=1
+[ "${UPIN_GUP:-}" = checks ] && programs=0
+[ "$programs" -eq 0 ] || run guest guest
 
-if [ -x ./gup_test ]; then
+if [ "$programs" -eq 1 ] && [ -x ./gup_test ]; then
 	t=$(date +%s)
 	echo "# upin: running gup/gup_test: 184 command lines"
 	# run_vmtests.sh: the benchmarks, and the dump of pages 0, 19 and
@@ -142,14 +145,14 @@ if [ -x ./gup_test ]; then
 	took gup_test "$t"
 fi
 
-if [ -x ./cow ]; then
+if [ "$programs" -eq 1 ] && [ -x ./cow ]; then
 	t=$(date +%s)
 	echo "# upin: running gup/cow"
 	run cow ./cow
 	took cow "$t"
 fi
 
-if [ -x ./gup_longterm ]; then
+if [ "$programs" -eq 1 ] && [ -x ./gup_longterm ]; then
 	# Its "local tmpfile" is made in the working directory: on ext4, a
 	# file system that refuses writable longterm pins.
 	cd "${UPIN_EXT4_DIR:-/tmp}" 2>/dev/null || cd /tmp
