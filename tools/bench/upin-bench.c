@@ -10,6 +10,9 @@
  *            1 GiB per buffer
  *   raw      one ioctl into tools/bench/upin_bench_raw.ko: page array,
  *            pin_user_pages_fast(), unpin_user_pages_dirty_lock(), free
+ *   raw2     the same in two ioctls, a pin and an unpin, as upin (and any
+ *            driver whose user pins and unpins in different calls) must:
+ *            what splitting the work in two syscalls costs by itself
  *
  * Everything is timed from userspace with CLOCK_MONOTONIC around whole
  * calls. A run repeats each operation (more often for small buffers), the
@@ -48,7 +51,8 @@
  *
  *   csv-case,KERNEL,GROUP,MEM,SIZE,FLAGS,PAGES,RUNS,ITERS,
  *            UPIN_MED,UPIN_MIN,UPIN_MAX,URING_MED,URING_MIN,URING_MAX,
- *            RAW_MED,RAW_MIN,RAW_MAX,METADATA_BYTES,RATIO_URING,RATIO_RAW
+ *            RAW_MED,RAW_MIN,RAW_MAX,METADATA_BYTES,RATIO_URING,RATIO_RAW,
+ *            RAW2_MED,RAW2_MIN,RAW2_MAX,RATIO_RAW2
  *   csv-scaling,KERNEL,OP,SMALL_N,MED,MIN,MAX,LARGE_N,MED,MIN,MAX
  *
  * Times are nanoseconds per operation (a pin and its unpin; for scaling one
@@ -95,9 +99,9 @@ static const char *const mem_names[NR_MEMS] = {
 	"anon4k", "scattered", "thp", "hugetlb"
 };
 
-enum method { M_UPIN, M_URING, M_RAW, NR_METHODS };
+enum method { M_UPIN, M_URING, M_RAW, M_RAW2, NR_METHODS };
 static const char *const method_names[NR_METHODS] = {
-	"upin", "io_uring", "raw"
+	"upin", "io_uring", "raw", "raw in 2 calls"
 };
 
 static struct {
@@ -126,7 +130,8 @@ static void usage(FILE *f)
 		"usage: upin-bench [--smoke] [--runs N] [--max-size SIZE] [--regions N]",
 		"",
 		"Times PIN+UNPIN through /dev/upin against io_uring buffer",
-		"registration and raw pin_user_pages_fast() (upin_bench_raw.ko),",
+		"registration and raw pin_user_pages_fast() (upin_bench_raw.ko,",
+		"in one ioctl and in two),",
 		"alternating on the same buffers, and prints CSV rows for",
 		"tools/bench/report. See the comment at the top of upin-bench.c.",
 		"",
@@ -197,7 +202,7 @@ static const char *flags_name(uint32_t flags)
 	return names[flags & 3];
 }
 
-/* --- the three methods ------------------------------------------------- */
+/* --- the methods ------------------------------------------------------- */
 
 static int upin_pin_unpin(char *p, size_t len, uint32_t flags)
 {
@@ -237,6 +242,17 @@ static int raw_pin_unpin(char *p, size_t len, uint32_t flags)
 	return ioctl(bench.raw, UPIN_BENCH_RAW_PIN_UNPIN, &raw) ? -errno : 0;
 }
 
+static int raw2_pin_unpin(char *p, size_t len, uint32_t flags)
+{
+	struct upin_bench_raw raw = {
+		.addr = (uintptr_t)p, .length = len, .flags = flags,
+	};
+
+	if (ioctl(bench.raw, UPIN_BENCH_RAW_PIN, &raw))
+		return -errno;
+	return ioctl(bench.raw, UPIN_BENCH_RAW_UNPIN) ? -errno : 0;
+}
+
 static int run_method(enum method m, char *p, size_t len, uint32_t flags)
 {
 	switch (m) {
@@ -244,6 +260,8 @@ static int run_method(enum method m, char *p, size_t len, uint32_t flags)
 		return upin_pin_unpin(p, len, flags);
 	case M_URING:
 		return uring_register_unregister(p, len);
+	case M_RAW2:
+		return raw2_pin_unpin(p, len, flags);
 	default:
 		return raw_pin_unpin(p, len, flags);
 	}
@@ -400,9 +418,9 @@ static void time_op(enum method m, int it, char *p, size_t len,
 }
 
 /*
- * One case: the three methods on the same @len bytes at @p. A run times
- * @iters operations of each: upin and raw take turns operation by
- * operation, so that a burst of load on the host hits both alike, and
+ * One case: the four methods on the same @len bytes at @p. A run times
+ * @iters operations of each: upin, raw and raw2 take turns operation by
+ * operation, so that a burst of load on the host hits them alike, and
  * io_uring runs its operations in a block of their own, before them in
  * odd runs and after them in even ones. io_uring is kept apart because on
  * some kernels (6.1) every registration and unregistration waits for an
@@ -414,6 +432,7 @@ static void time_op(enum method m, int it, char *p, size_t len,
 static void run_case(const char *group, enum mem mem, char *p, size_t len,
 		     uint32_t flags)
 {
+	static const enum method turns[] = { M_UPIN, M_RAW, M_RAW2 };
 	int runs = bench.runs, iters = iterations(len), run, phase, it, i, k;
 	double *samples[NR_METHODS], *ops[NR_METHODS], *pair[NR_METHODS];
 	struct result ratio[NR_METHODS] = {};
@@ -440,10 +459,9 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 				continue;
 			}
 			for (it = 0; it < iters; it++)
-				for (i = 0; i < 2; i++)
-					time_op((run + it + i) % 2 ? M_RAW :
-						M_UPIN, it, p, len, flags,
-						ops, res, what);
+				for (i = 0; i < 3; i++)
+					time_op(turns[(run + it + i) % 3], it,
+						p, len, flags, ops, res, what);
 		}
 		/* upin against each peer, operation by operation. */
 		for (k = M_URING; k < NR_METHODS; k++)
@@ -474,26 +492,30 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 	printf("csv-case,%s,%s,%s,%zu,%s,%zu,%d,%d", bench.kernel, group,
 	       mem_names[mem], len, flags_name(flags), len / bench.page, runs,
 	       iters);
-	for (k = 0; k < NR_METHODS; k++)
+	for (k = 0; k <= M_RAW; k++)
 		print_result(&res[k]);
 	meta = metadata_with_region(p, len, flags);
 	printf(",%llu", (unsigned long long)meta);
-	for (k = M_URING; k < NR_METHODS; k++)
+	for (k = M_URING; k < NR_METHODS; k++) {
+		if (k == M_RAW2)
+			print_result(&res[k]);
 		if (ratio[k].err)
 			printf(",");
 		else
 			printf(",%.3f", ratio[k].med);
+	}
 	printf("\n");
 	if (!meta)
 		bench.no_metadata++;
 	if (!res[M_UPIN].err)
-		say("%-9s %-11s %8s: upin %.0f ns, %.2fx raw, %.2fx io_uring, %.1f metadata bytes/page",
+		say("%-9s %-11s %8s: upin %.0f ns, %.2fx raw, %.2fx raw in 2 calls, %.2fx io_uring, %.1f metadata bytes/page",
 		    mem_names[mem], flags_name(flags), sz, res[M_UPIN].med,
 		    ratio[M_RAW].err ? 0 : ratio[M_RAW].med,
+		    ratio[M_RAW2].err ? 0 : ratio[M_RAW2].med,
 		    ratio[M_URING].err ? 0 : ratio[M_URING].med,
 		    (double)meta / (len / bench.page));
 	fflush(stdout);
-	if (res[M_UPIN].err || res[M_RAW].err)
+	if (res[M_UPIN].err || res[M_RAW].err || res[M_RAW2].err)
 		bench.failed++;
 	if (res[M_URING].err)
 		bench.peer_failed++;
@@ -806,7 +828,7 @@ int main(int argc, char **argv)
 		write_long(NR_HUGE_PATH, nr_huge);
 
 	if (bench.smoke) {
-		tap(!bench.failed, "upin and raw pinned and unpinned every case");
+		tap(!bench.failed, "upin and raw (in one call and in two) pinned and unpinned every case");
 		tap(!bench.peer_failed, "io_uring registered and unregistered every case");
 		tap(!bench.no_metadata, "upin reported metadata_bytes for every case");
 		tap(!bench.scaling_failed, "the regions scaling case ran");

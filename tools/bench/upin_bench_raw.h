@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * The one command of the bench-only module upin_bench_raw (never installed):
- * the least work a driver can do to pin and unpin a user range, for
- * tools/bench/upin-bench to compare upin against.
+ * the least work a driver can do to pin and unpin a user range, in one
+ * call or in two, for tools/bench/upin-bench to compare upin against.
  */
 #ifndef _UPIN_BENCH_RAW_H
 #define _UPIN_BENCH_RAW_H
@@ -30,5 +30,16 @@ struct upin_bench_raw {
 };
 
 #define UPIN_BENCH_RAW_PIN_UNPIN _IOW(0xbf, 1, struct upin_bench_raw)
+
+/*
+ * The same work split in two calls, as upin (and any driver whose user
+ * pins and unpins in different calls) must do it: UPIN_BENCH_RAW_PIN
+ * allocates the array and pins the range into it, keeping both in the
+ * open file (-EBUSY while it holds a range); UPIN_BENCH_RAW_UNPIN unpins
+ * and frees them (-ENOENT when it holds none). Closing the file unpins
+ * what it holds.
+ */
+#define UPIN_BENCH_RAW_PIN _IOW(0xbf, 2, struct upin_bench_raw)
+#define UPIN_BENCH_RAW_UNPIN _IO(0xbf, 3)
 
 #endif /* _UPIN_BENCH_RAW_H */
