@@ -396,6 +396,14 @@ static void print_result(const struct result *r)
 		printf(",%.0f,%.0f,%.0f", r->med, r->min, r->max);
 }
 
+static void print_ratio(const struct result *r)
+{
+	if (r->err)
+		printf(",");
+	else
+		printf(",%.3f", r->med);
+}
+
 /* Time operation @it of method @m; the first failure is said and kept. */
 static void time_op(enum method m, int it, char *p, size_t len,
 		    uint32_t flags, double **ops, struct result *res,
@@ -492,18 +500,15 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 	printf("csv-case,%s,%s,%s,%zu,%s,%zu,%d,%d", bench.kernel, group,
 	       mem_names[mem], len, flags_name(flags), len / bench.page, runs,
 	       iters);
-	for (k = 0; k <= M_RAW; k++)
+	for (k = M_UPIN; k <= M_RAW; k++)
 		print_result(&res[k]);
 	meta = metadata_with_region(p, len, flags);
 	printf(",%llu", (unsigned long long)meta);
-	for (k = M_URING; k < NR_METHODS; k++) {
-		if (k == M_RAW2)
-			print_result(&res[k]);
-		if (ratio[k].err)
-			printf(",");
-		else
-			printf(",%.3f", ratio[k].med);
-	}
+	print_ratio(&ratio[M_URING]);
+	print_ratio(&ratio[M_RAW]);
+	/* raw2's columns come last, after those of the rows before it. */
+	print_result(&res[M_RAW2]);
+	print_ratio(&ratio[M_RAW2]);
 	printf("\n");
 	if (!meta)
 		bench.no_metadata++;
