@@ -17,9 +17,12 @@
  *
  * Differences that need no shim:
  * - FOLL_LONGTERM | FOLL_WRITE of a file mapping that needs dirty tracking:
- *   6.5 made GUP refuse it with EFAULT, 6.1 allows it. upin refuses it
- *   itself, before GUP, on every kernel (pin.c), so both give EOPNOTSUPP.
- *   The rule (vma_needs_dirty_tracking(), mm/vma.c) is unchanged in 7.3.
+ *   6.5 made GUP refuse it with EFAULT, 6.1 allows it. upin decides the
+ *   rule itself on the pinned folios and turns GUP's EFAULT there into its
+ *   own EOPNOTSUPP (pin.c), so every kernel gives EOPNOTSUPP. The rule
+ *   (vma_needs_dirty_tracking(), mm/vma.c; gup_fast_folio_allowed(),
+ *   mm/gup.c) is unchanged in 7.3. folio_mapping() and shmem_mapping() are
+ *   exported from 6.1 to 7.3.
  * - GUP's vmas argument (removed in 6.5) and class_create()'s owner
  *   argument (removed in 6.4): upin uses pin_user_pages_fast() and a misc
  *   device, whose signatures did not change.
@@ -29,8 +32,11 @@
  *   the xarray API, misc_register(), user_struct.locked_vm and
  *   mm_struct.pinned_vm: the same from 6.1 to 7.3.
  * - unpin_user_page_range_dirty_lock() warns since 6.18 when its pages are
- *   not contiguous in the memmap (page_range_contiguous()): a range handed
- *   to it must stay within one folio.
+ *   not contiguous in the memmap (page_range_contiguous()), and 6.18 and
+ *   later walk a range with page + i instead of nth_page(): a range handed
+ *   to it must be contiguous in the memmap, not only physically. upin's
+ *   runs are both on every kernel and memory model (region.c,
+ *   upin_memmap_follows()), so no shim is needed.
  * - get_task_comm() copies with strscpy_pad() since 6.13 and accepts any
  *   buffer of at least TASK_COMM_LEN; upin's is exactly that.
  * - debugfs_create_file() became a _Generic macro in 6.14, taking

@@ -49,7 +49,10 @@
  *    what the lockless walk cannot pin.
  *  - upin refuses a writable longterm pin of a file that needs dirty
  *    tracking with EOPNOTSUPP (pin.c); START answers EFAULT there, as GUP
- *    does since Linux 6.5.
+ *    does since Linux 6.5, and passes GUP's own EOPNOTSUPP (fsdax) on.
+ *  - A call never pins past the page array: the last one is clamped to
+ *    what is left of it, where mm/gup_test.c computes addr + nr * PAGE_SIZE,
+ *    which can wrap on 32-bit kernels.
  *  - A size whose page array cannot be allocated fails with ENOMEM without
  *    the allocator's warning.
  */
@@ -269,11 +272,15 @@ static int upin_gup_test_run(unsigned int cmd, struct upin_gup_test *gup)
 	start = ktime_get();
 	for (addr = gup->addr; addr < end && nr == gup->nr_pages_per_call;
 	     addr = next) {
-		next = addr + nr * PAGE_SIZE;
-		if (next > end) {
-			next = end;
-			nr = (next - addr) / PAGE_SIZE;
-		}
+		/*
+		 * Never past pages[]: mm/gup_test.c's addr + nr * PAGE_SIZE
+		 * can wrap on a 32-bit kernel and then pin past its end.
+		 */
+		nr = min_t(unsigned long, nr, nr_pages - done);
+		next = nr < gup->nr_pages_per_call ? end :
+		       addr + nr * PAGE_SIZE;
+		if (!nr)
+			break;
 		nr = upin_gup_test_call(cmd, addr, nr, gup->gup_flags, pin,
 					pages + done);
 		if (nr <= 0)
@@ -302,6 +309,29 @@ static void upin_gup_test_stop(struct upin_gup_test_file *gt)
 	if (gt->ctx)
 		upin_ctx_destroy(gt->ctx);
 	gt->ctx = NULL;
+}
+
+/*
+ * Does [start, end) hold an fsdax mapping? GUP refuses any longterm pin of
+ * one with EOPNOTSUPP (check_vma_flags()).
+ */
+static bool upin_gup_test_has_fsdax(unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool ret = false;
+
+	VMA_ITERATOR(vmi, mm, start);
+
+	mmap_read_lock(mm);
+	for_each_vma_range(vmi, vma, end) {
+		if (vma_is_fsdax(vma)) {
+			ret = true;
+			break;
+		}
+	}
+	mmap_read_unlock(mm);
+	return ret;
 }
 
 /* PIN_LONGTERM_TEST_START: pin the range as a longterm region of upin. */
@@ -333,8 +363,14 @@ static int upin_gup_test_start(struct upin_gup_test_file *gt,
 	ret = upin_pin(ctx, args.addr, args.size, flags, &handle, &npages);
 	if (ret) {
 		upin_ctx_destroy(ctx);
-		/* GUP itself refuses such a pin with EFAULT since Linux 6.5. */
-		return ret == -EOPNOTSUPP ? -EFAULT : ret;
+		/*
+		 * upin's file rule is EOPNOTSUPP where GUP says EFAULT (since
+		 * Linux 6.5); GUP's own EOPNOTSUPP, for fsdax, stays.
+		 */
+		if (ret == -EOPNOTSUPP &&
+		    !upin_gup_test_has_fsdax(args.addr, args.addr + args.size))
+			ret = -EFAULT;
+		return ret;
 	}
 	gt->ctx = ctx;
 	gt->handle = handle;

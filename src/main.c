@@ -125,7 +125,9 @@ static int upin_cmd_query(struct upin_ucmd *ucmd)
 	cmd->addr = region->addr;
 	cmd->length = region->length;
 	cmd->npages = region->npages;
-	cmd->nr_segments = region->nr_segments;
+	/* The physical layout is privileged (see upin_cmd_segments()). */
+	cmd->nr_segments = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN) ?
+			   region->nr_segments : 0;
 	cmd->pin_flags = region->flags;
 	upin_region_put(region);
 	return upin_ucmd_respond(ucmd);
@@ -182,12 +184,22 @@ static int upin_cmd_segments(struct upin_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
+	/*
+	 * Even the lengths of the segments tell which pages are physically
+	 * adjacent, what /proc/PID/pagemap stopped telling unprivileged
+	 * readers because it helps rowhammer and memory grooming.
+	 */
+	if (!capable(CAP_SYS_ADMIN)) {
+		pr_info_ratelimited("%s[%d]: SEGMENTS refused: the physical layout needs CAP_SYS_ADMIN\n",
+				    current->comm, task_tgid_nr(current));
+		return -EPERM;
+	}
 
 	region = upin_ctx_get_region(ucmd->ctx, cmd->handle);
 	if (!region)
 		return -ENOENT;
 	ret = upin_region_segments(region, u64_to_user_ptr(cmd->segs),
-				   cmd->capacity, capable(CAP_SYS_ADMIN));
+				   cmd->capacity);
 	cmd->count = region->nr_segments;
 	upin_region_put(region);
 
@@ -277,6 +289,9 @@ static long upin_fops_ioctl(struct file *filp, unsigned int cmd,
 	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
 	if (ret)
 		return ret;
+	/* No struct will be this large: do not scan megabytes for zeroes. */
+	if (ucmd.user_size > PAGE_SIZE)
+		return -E2BIG;
 	if (ucmd.user_size < op->min_size) {
 		pr_debug("%s[%d]: %s: size %u below %u\n", current->comm,
 			 task_tgid_nr(current), op->name, ucmd.user_size,
@@ -333,6 +348,11 @@ static int __init upin_init(void)
 		return -EINVAL;
 	}
 	upin_misc.mode = mode;
+	/* The count of regions is an atomic_t. */
+	if (upin_max_regions > INT_MAX) {
+		pr_err("max_regions=%u: at most %d\n", upin_max_regions, INT_MAX);
+		return -EINVAL;
+	}
 
 	ret = upin_region_cache_init();
 	if (ret)

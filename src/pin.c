@@ -34,16 +34,46 @@
  * so a failed pin leaves nothing behind (all or nothing):
  *
  *   validate the range          EINVAL       upin_region_alloc()
+ *   longterm, or CAP_SYS_ADMIN  EPERM        upin_pin()
  *   count the region, handle    ENOSPC       upin_ctx_reserve()
  *   module-wide page cap        ENOSPC       upin_pin_region()
- *   longterm write policy       EOPNOTSUPP   upin_check_longterm_write()
  *   RLIMIT_MEMLOCK, VmPin       ENOMEM       upin_account()
  *   GUP, in batches, stored     EFAULT EINTR upin_pin_pages()
  *                               ENOMEM
+ *   the file rule, per batch    EOPNOTSUPP   upin_check_write_batch()
  *   publish the handle          ENOMEM       upin_ctx_commit()
  *   copy the result out         EFAULT       main.c, then upin_ctx_unpin()
  *
  * upin_pin() runs the steps up to the publishing.
+ *
+ * Every region is a longterm pin. It lives until UNPIN or close, as long as
+ * userspace likes, which is case 2 of Documentation/core-api/
+ * pin_user_pages.rst: FOLL_PIN | FOLL_LONGTERM, so that GUP first moves the
+ * pages out of ZONE_MOVABLE and CMA (memory offlining and cma_alloc() keep
+ * working) and breaks COW (the pin stays coherent with the process). A pin
+ * without UPIN_PIN_LONGTERM is a diagnostic that shows what FOLL_LONGTERM
+ * changes, for CAP_SYS_ADMIN only.
+ *
+ * The file rule: a write pin (longterm or not) of a page of a file that
+ * needs dirty tracking would let the device write pages the file system
+ * believes clean or has under writeback; data is lost and ext4 has crashed
+ * on it (see writable_file_mapping_allowed() in mm/gup.c). Since 6.5 GUP
+ * refuses longterm ones itself with EFAULT, 6.1 does not, and no kernel
+ * refuses short-term ones. upin refuses all of them with EOPNOTSUPP, and
+ * decides on the pages GUP has just pinned, batch by batch, not on the VMAs
+ * before GUP runs: another thread may map a file over the range between
+ * two batches. GUP's own refusal (EFAULT at a VMA the rule covers) becomes
+ * EOPNOTSUPP too, so the errno does not depend on the kernel or on timing.
+ * A refused pin may have write-faulted pages of the file, as a write of the
+ * process would; it writes nothing into them.
+ *
+ * Capabilities: a missing CAP_IPC_LOCK only means the pin is charged to
+ * RLIMIT_MEMLOCK, the everyday case, so it is asked with
+ * ns_capable_noaudit(), as io_uring does: no audit record, no LSM denial
+ * for every unprivileged pin. CAP_SYS_ADMIN is asked with capable() where
+ * its absence refuses a request (a short-term pin, SEGMENTS): an audited
+ * denial of a privileged operation, and only then. QUERY, which merely
+ * leaves nr_segments 0 without it, asks with ns_capable_noaudit().
  *
  * Everything is charged once, for the whole region, before the first page is
  * pinned. The handle is published under one hold of the context's lock; if
@@ -84,6 +114,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/shmem_fs.h>
 
 #include "upin_private.h"
 
@@ -106,15 +137,13 @@ static bool upin_charge_capped(atomic_long_t *counter, unsigned long nr,
 }
 
 /*
- * Mirrors vma_needs_dirty_tracking() of Linux 6.5 (mm/vma.c since 6.12, not
- * exported): a writable shared mapping whose file system wants to hear about
- * writes (page_mkwrite) or writes pages back. shmem, memfd and hugetlbfs do
- * neither.
+ * The file half of vma_needs_dirty_tracking() (mm/vma.c, not exported): the
+ * file system wants to hear about writes (page_mkwrite) or writes pages
+ * back. shmem, memfd and hugetlbfs do neither. The VMA's own flags are left
+ * to the caller.
  */
-static bool upin_vma_needs_dirty_tracking(struct vm_area_struct *vma)
+static bool upin_file_needs_dirty_tracking(struct vm_area_struct *vma)
 {
-	if (!vma_test(vma, VMA_WRITE_BIT) || !vma_test(vma, VMA_SHARED_BIT))
-		return false;
 	if (vma->vm_ops &&
 	    (vma->vm_ops->page_mkwrite || vma->vm_ops->pfn_mkwrite))
 		return true;
@@ -124,42 +153,121 @@ static bool upin_vma_needs_dirty_tracking(struct vm_area_struct *vma)
 	       mapping_can_writeback(vma->vm_file->f_mapping);
 }
 
-/*
- * A longterm writable pin of a file that needs dirty tracking lets the device
- * write pages the file system believes clean, or are under writeback: the
- * data can be lost and ext4 has crashed on it. Linux 6.5 made GUP refuse such
- * pins with EFAULT; upin refuses them itself, with a clearer EOPNOTSUPP, on
- * every kernel. A mapping that appears between this check and GUP is refused
- * by GUP on 6.5+ and, on older kernels, only hurts the process that raced.
- */
-static int upin_check_longterm_write(struct upin_kregion *region,
-				     unsigned long start)
+/* The file rule's log line. Called with the mmap_lock held. */
+static void upin_log_file_write(struct vm_area_struct *vma)
 {
-	unsigned long end = start + (region->npages << PAGE_SHIFT);
+	pr_info_ratelimited("%s[%d]: write pin of a shared %s file mapping refused: the file system tracks dirty pages\n",
+			    current->comm, task_tgid_nr(current),
+			    vma && vma->vm_file ?
+			    file_inode(vma->vm_file)->i_sb->s_type->name :
+			    "(unmapped)");
+}
+
+/*
+ * GUP refused to pin @addr with EFAULT. Linux 6.5 and later do so for a
+ * longterm write pin of a shared file mapping that needs dirty tracking
+ * (writable_file_mapping_allowed()): was it that? Then the answer is
+ * upin's EOPNOTSUPP, the same as on kernels whose GUP allows the pin.
+ */
+static int upin_gup_refusal(struct upin_kregion *region, unsigned long addr)
+{
 	struct mm_struct *mm = region->ctx->mm;
 	struct vm_area_struct *vma;
-	int ret = 0;
+	int ret = -EFAULT;
 
-	if ((region->flags & (UPIN_PIN_WRITE | UPIN_PIN_LONGTERM)) !=
-	    (UPIN_PIN_WRITE | UPIN_PIN_LONGTERM))
-		return 0;
-
+	if (!(region->flags & UPIN_PIN_WRITE))
+		return ret;
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
-	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
-	     vma = find_vma(mm, vma->vm_end)) {
-		if (upin_vma_needs_dirty_tracking(vma)) {
-			pr_info_ratelimited("%s[%d]: pin 0x%llx+%llu: longterm write pin of a shared %s file mapping refused\n",
-					    current->comm, task_tgid_nr(current),
-					    region->addr, region->length,
-					    vma->vm_file ?
-					    file_inode(vma->vm_file)->i_sb->s_type->name :
-					    "(no file)");
-			ret = -EOPNOTSUPP;
-			break;
-		}
+	vma = vma_lookup(mm, addr);
+	if (vma && vma_test(vma, VMA_WRITE_BIT) &&
+	    vma_test(vma, VMA_SHARED_BIT) &&
+	    upin_file_needs_dirty_tracking(vma)) {
+		upin_log_file_write(vma);
+		ret = -EOPNOTSUPP;
 	}
 	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * May @folio, pinned for writing, stay pinned without asking its VMA? The
+ * folio test of gup_fast_folio_allowed() (mm/gup.c): anonymous memory,
+ * hugetlb and shmem have no dirty tracking. folio_mapping() reads the
+ * mapping once; an inode is freed only after an RCU grace period, which
+ * shmem_mapping() needs for its one load.
+ */
+static bool upin_folio_write_allowed(struct folio *folio)
+{
+	struct address_space *mapping;
+	bool ret;
+
+	if (folio_test_anon(folio) || folio_test_hugetlb(folio))
+		return true;
+	rcu_read_lock();
+	mapping = folio_mapping(folio);
+	ret = mapping && shmem_mapping(mapping);
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * Any other folio, pinned for writing at @addr: it may stay pinned only if
+ * the VMA there maps its file (or it has left the page cache) and that file
+ * needs no dirty tracking (ramfs, a driver's pages). The VMA is the one of
+ * now, not the one GUP saw, so the folio's own mapping decides which file
+ * it is: a file page pinned before another thread mapped something else
+ * over it is refused, whatever replaced it. Called with the mmap_lock held.
+ */
+static bool upin_folio_write_allowed_vma(struct folio *folio,
+					 struct vm_area_struct *vma)
+{
+	struct address_space *mapping = folio_mapping(folio);
+
+	if (!vma || upin_file_needs_dirty_tracking(vma))
+		return false;
+	return !mapping || (vma->vm_file && vma->vm_file->f_mapping == mapping);
+}
+
+/*
+ * The file rule, decided on the pages GUP has just pinned for writing:
+ * never a page of a file that needs dirty tracking, whatever the VMAs were
+ * when the pin began. Most batches are anonymous memory and cost a folio
+ * test per folio; the mmap_lock is taken only for a folio of a file.
+ *
+ * Return: 0, -EOPNOTSUPP (a page of such a file; the caller unpins the
+ * batch) or -EINTR.
+ */
+static int upin_check_write_batch(struct upin_kregion *region,
+				  struct page **pages, unsigned int nr,
+				  unsigned long addr)
+{
+	struct mm_struct *mm = region->ctx->mm;
+	struct folio *folio, *prev = NULL;
+	struct vm_area_struct *vma;
+	bool locked = false;
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+		folio = page_folio(pages[i]);
+		if (folio == prev)
+			continue;
+		if (!upin_folio_write_allowed(folio)) {
+			if (!locked && mmap_read_lock_killable(mm))
+				return -EINTR;
+			locked = true;
+			vma = vma_lookup(mm, addr);
+			if (!upin_folio_write_allowed_vma(folio, vma)) {
+				upin_log_file_write(vma);
+				ret = -EOPNOTSUPP;
+				break;
+			}
+		}
+		prev = folio;
+	}
+	if (locked)
+		mmap_read_unlock(mm);
 	return ret;
 }
 
@@ -168,14 +276,14 @@ static int upin_account(struct upin_kregion *region)
 {
 	struct upin_ctx *ctx = region->ctx;
 
-	if (!capable(CAP_IPC_LOCK)) {
+	if (!ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
 		unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 
 		if (!upin_charge_capped(&ctx->user->locked_vm, region->npages,
 					limit)) {
-			pr_info_ratelimited("%s[%d]: pin 0x%llx+%llu: RLIMIT_MEMLOCK (%lu pages) reached\n",
+			pr_info_ratelimited("%s[%d]: pin of %lu pages: RLIMIT_MEMLOCK (%lu pages) reached\n",
 					    current->comm, task_tgid_nr(current),
-					    region->addr, region->length, limit);
+					    region->npages, limit);
 			return -ENOMEM;
 		}
 		region->charged_user = true;
@@ -227,9 +335,19 @@ static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 		ret = upin_fault_gup(batch, ret);
 		if (ret <= 0) {
 			ret = ret ? ret : -EFAULT;
+			if (ret == -EFAULT)
+				ret = upin_gup_refusal(region, addr);
 			break;
 		}
-		nr = upin_compat_unshare_cow(batch, ret, addr, gup_flags,
+		nr = ret;
+		if (gup_flags & FOLL_WRITE) {
+			ret = upin_check_write_batch(region, batch, nr, addr);
+			if (ret) {
+				unpin_user_pages(batch, nr);
+				break;
+			}
+		}
+		nr = upin_compat_unshare_cow(batch, nr, addr, gup_flags,
 					     &unshared);
 		kept = upin_region_add_pages(region, batch, nr);
 		if (kept < nr) {
@@ -260,7 +378,7 @@ static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
  * the pins, charges and entries listed at the top of this file; on failure
  * it holds nothing and the caller frees it.
  *
- * Return: 0, or -ENOSPC, -EOPNOTSUPP, -ENOMEM, -EFAULT, -EINTR, or another
+ * Return: 0, or -ENOSPC, -ENOMEM, -EFAULT, -EOPNOTSUPP, -EINTR, or another
  * error from GUP.
  */
 int upin_pin_region(struct upin_kregion *region)
@@ -272,15 +390,12 @@ int upin_pin_region(struct upin_kregion *region)
 
 	if (!upin_charge_capped(&upin_global_pinned, region->npages,
 				max_pages ? max_pages : ULONG_MAX >> 1)) {
-		pr_info_ratelimited("%s[%d]: pin 0x%llx+%llu: module-wide max_pages (%lu) reached\n",
+		pr_info_ratelimited("%s[%d]: pin of %lu pages: module-wide max_pages (%lu) reached\n",
 				    current->comm, task_tgid_nr(current),
-				    region->addr, region->length, max_pages);
+				    region->npages, max_pages);
 		return -ENOSPC;
 	}
 
-	ret = upin_check_longterm_write(region, start);
-	if (ret)
-		goto err_global;
 	ret = upin_account(region);
 	if (ret)
 		goto err_global;
@@ -327,8 +442,8 @@ void upin_unpin_region(struct upin_kregion *region)
  * cannot report it undoes it with upin_ctx_unpin(). On failure nothing is
  * left behind.
  *
- * Return: 0, or -EINVAL, -ENOSPC, -EOPNOTSUPP, -ENOMEM, -EFAULT, -EINTR, or
- * another error from GUP.
+ * Return: 0, or -EINVAL, -EPERM, -ENOSPC, -ENOMEM, -EFAULT, -EOPNOTSUPP,
+ * -EINTR, or another error from GUP.
  */
 int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,
 	     unsigned long *handle, unsigned long *npages)
@@ -339,6 +454,12 @@ int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,
 	region = upin_region_alloc(ctx, addr, length, flags);
 	if (IS_ERR(region))
 		return PTR_ERR(region);
+	if (!(flags & UPIN_PIN_LONGTERM) && !capable(CAP_SYS_ADMIN)) {
+		pr_info_ratelimited("%s[%d]: pin without UPIN_PIN_LONGTERM refused: a region is held across calls, so it is a longterm pin; a short-term one is a diagnostic that needs CAP_SYS_ADMIN\n",
+				    current->comm, task_tgid_nr(current));
+		ret = -EPERM;
+		goto err_free;
+	}
 	ret = upin_ctx_reserve(ctx, &region->handle);
 	if (ret)
 		goto err_free;

@@ -9,7 +9,8 @@
  *
  *  - a run (bit 63 clear): the physical address of its first page, the
  *    number of pages minus one in the low PAGE_SHIFT bits. Up to
- *    UPIN_RUN_MAX contiguous pages (4096 with 4 KiB pages): a THP or hugetlb
+ *    UPIN_RUN_MAX pages (4096 with 4 KiB pages) that are contiguous both
+ *    physically and in the memmap (their struct pages): a THP or hugetlb
  *    folio, part of one, or adjacent folios, in one entry.
  *  - a pair (bit 63 set): two single pages, as two 31-bit pfns. Scattered
  *    4 KiB pages cost 4 bytes each this way; a page at or above pfn 2^31
@@ -84,6 +85,19 @@ static unsigned long upin_pair_pfn(u64 e, unsigned int half)
 static unsigned long upin_entry_pages(u64 e)
 {
 	return e & UPIN_PAIR ? 2 : upin_run_pages(e);
+}
+
+/*
+ * Does the struct page of @pfn follow that of @pfn - 1 in the memmap? A run
+ * is walked by struct page (unpin_user_page_range_dirty_lock(), which warns
+ * since 6.18 when they are not contiguous, see page_range_contiguous()),
+ * so it must be contiguous there as well as physically. With
+ * SPARSEMEM_VMEMMAP (every x86-64 kernel) this is always true and compiles
+ * to nothing; with classic SPARSEMEM it fails across a memory section.
+ */
+static bool upin_memmap_follows(unsigned long pfn)
+{
+	return pfn_to_page(pfn) == pfn_to_page(pfn - 1) + 1;
 }
 
 /*
@@ -252,11 +266,12 @@ static bool upin_region_store(struct upin_kregion *region, u64 *tail, u64 e)
  * @nr: how many
  *
  * Pages extend the open run (the region's last entry, when it is a run)
- * while they are contiguous; a single page and the next single page make a
- * pair. Only pfns are compared, and an entry is written when its run ends,
- * so that a contiguous page costs one compare. A page that does not follow
- * the one before it physically starts a segment: &upin_kregion.nr_segments
- * is counted here, without a walk of its own.
+ * while they are contiguous, physically and in the memmap; a single page
+ * and the next single page make a pair. Only pfns are compared, and an
+ * entry is written when its run ends, so that a contiguous page costs one
+ * compare. A page that does not follow the one before it physically starts
+ * a segment (a run cut by the memmap alone does not):
+ * &upin_kregion.nr_segments is counted here, without a walk of its own.
  *
  * Return: how many pages the region took over, from the first: @nr, or
  * fewer when memory for an entry cannot be allocated. The caller unpins
@@ -284,7 +299,8 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 	}
 	for (i = 0; i < nr; i++) {
 		pfn = page_to_pfn(pages[i]);
-		if (len && pfn == first + len && len < UPIN_RUN_MAX) {
+		if (len && pfn == first + len && len < UPIN_RUN_MAX &&
+		    upin_memmap_follows(pfn)) {
 			len++;
 			continue;
 		}
@@ -614,7 +630,6 @@ void upin_region_put(struct upin_kregion *region)
  * @region: a committed region
  * @segs: user array of @capacity entries
  * @capacity: entries @segs can take
- * @show_phys: report physical addresses (the caller has CAP_SYS_ADMIN)
  *
  * Writes the first min(@capacity, &upin_kregion.nr_segments) segments,
  * a page of them per copy_to_user(). A segment is a maximal physically
@@ -623,8 +638,7 @@ void upin_region_put(struct upin_kregion *region)
  * Return: 0 or -EFAULT, -ENOMEM.
  */
 int upin_region_segments(struct upin_kregion *region,
-			 struct upin_segment __user *segs, u64 capacity,
-			 bool show_phys)
+			 struct upin_segment __user *segs, u64 capacity)
 {
 	unsigned long pfn = 0, nr = 0, start = 0, end;
 	struct upin_segment *batch;
@@ -647,7 +661,7 @@ int upin_region_segments(struct upin_kregion *region,
 			end += nr;
 			continue;
 		}
-		batch[used].phys = show_phys ? PFN_PHYS(start) : 0;
+		batch[used].phys = PFN_PHYS(start);
 		batch[used].length = (u64)(end - start) << PAGE_SHIFT;
 		start = pfn;
 		end = pfn + nr;

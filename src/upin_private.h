@@ -133,8 +133,7 @@ size_t upin_region_metadata(struct upin_kregion *region);
 int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 		       void __user *buf, bool write);
 int upin_region_segments(struct upin_kregion *region,
-			 struct upin_segment __user *segs, u64 capacity,
-			 bool show_phys);
+			 struct upin_segment __user *segs, u64 capacity);
 
 /* pin.c */
 int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,

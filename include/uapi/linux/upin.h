@@ -52,16 +52,43 @@
  * - LIST and SEGMENTS with a capacity too small write the first
  *   min(capacity, count) entries and ``count``, then fail with EMSGSIZE;
  *   ``capacity == 0`` is the way to ask for ``count`` alone.
- * - UPIN_PIN_LONGTERM | UPIN_PIN_WRITE of a writable shared mapping of a file
- *   whose mapping does writeback (ext4, xfs, ...: it needs dirty tracking) is
- *   refused with EOPNOTSUPP by upin itself on every kernel, before GUP runs.
- *   Linux 6.5 and later refuse such pins inside GUP with EFAULT; 6.1 allows
- *   them and corrupts the file system's view of dirty pages. shmem, memfd and
- *   hugetlbfs have no writeback and may be pinned so; a read-only longterm
- *   pin of any file mapping is allowed.
+ * - Every region is a longterm pin (Documentation/core-api/pin_user_pages.rst,
+ *   case 2: it lives as long as userspace wants). A caller without
+ *   CAP_SYS_ADMIN must pass UPIN_PIN_LONGTERM, else EPERM, nothing pinned.
+ *   CAP_SYS_ADMIN may leave it out to get a short-term FOLL_PIN held across
+ *   calls: a diagnostic mode that shows what FOLL_LONGTERM changes, never
+ *   the default of libupin or upinctl. The check is made after the range is
+ *   validated (EINVAL first), and audited only when the flag is missing.
+ * - The file rule: UPIN_PIN_WRITE (longterm or not) of a shared mapping of a
+ *   file whose mapping needs dirty tracking (ext4, xfs, ...: it writes back
+ *   or has page_mkwrite) is EOPNOTSUPP on every kernel. Linux 6.5 and later
+ *   refuse longterm ones inside GUP with EFAULT, 6.1 allows them, and no
+ *   kernel refuses short-term ones; either way the device could write pages
+ *   the file system believes clean. upin decides on the pages actually
+ *   pinned, batch by batch, and turns GUP's EFAULT for this rule into
+ *   EOPNOTSUPP, so a file mapped over the range by another thread while the
+ *   pin runs is refused too, with the same errno whatever the timing. shmem,
+ *   memfd and hugetlbfs need no dirty tracking and may be write-pinned; a
+ *   read-only pin of any file mapping is allowed. A refused pin may have
+ *   write-faulted pages of the file (as a write of the process would); it
+ *   writes nothing into them.
+ * - The physical layout is privileged: UPIN_IOC_SEGMENTS is EPERM without
+ *   CAP_SYS_ADMIN (checked before the handle), and QUERY reports
+ *   nr_segments 0 to such a caller. Even segment lengths tell which pages
+ *   are physically adjacent, which /proc/PID/pagemap stopped telling
+ *   unprivileged readers because it helps rowhammer and memory grooming.
+ * - A ``size`` above the page size is E2BIG without reading the struct: no
+ *   layout will be that large.
  */
-/** define UPIN_ABI_VERSION - reported in &upin_info.abi_version */
-#define UPIN_ABI_VERSION 1
+/**
+ * define UPIN_ABI_VERSION - reported in &upin_info.abi_version
+ *
+ * 1: the first release. 2: every region is a longterm pin (EPERM without
+ * UPIN_PIN_LONGTERM unless CAP_SYS_ADMIN), the file rule covers every write
+ * pin and is decided on the pinned pages, SEGMENTS needs CAP_SYS_ADMIN. The
+ * structs and commands did not change.
+ */
+#define UPIN_ABI_VERSION 2
 
 #define UPIN_TYPE 0xbe
 
@@ -157,9 +184,12 @@ struct upin_info {
  * @UPIN_PIN_LONGTERM: the pin may be held indefinitely (FOLL_LONGTERM): the
  *                     kernel first migrates the pages out of ZONE_MOVABLE and
  *                     CMA, and breaks COW so that the pin stays coherent with
- *                     the process's own writes, also after fork().
+ *                     the process's own writes, also after fork(). Required
+ *                     without CAP_SYS_ADMIN (EPERM): every region is held
+ *                     across calls, so it is a longterm pin.
  *
- * No flag: a short-term, read-only FOLL_PIN.
+ * Without UPIN_PIN_LONGTERM (CAP_SYS_ADMIN only): a short-term FOLL_PIN held
+ * across calls, a diagnostic of what FOLL_LONGTERM changes.
  */
 enum upin_pin_flags {
 	UPIN_PIN_WRITE = 1 << 0,
@@ -177,10 +207,11 @@ enum upin_pin_flags {
  * @npages: out, pages pinned
  *
  * Errors: EINVAL (zero length, overflow, range outside the user address
- * space), EFAULT (a page is unmapped, PROT_NONE, or read-only with
- * UPIN_PIN_WRITE), EOPNOTSUPP (unknown flag; longterm write pin of a
- * writeback file mapping), ENOMEM (RLIMIT_MEMLOCK), ENOSPC (max_regions or
- * the module-wide max_pages), EINTR (fatal signal), EPERM (foreign mm).
+ * space), EPERM (no UPIN_PIN_LONGTERM without CAP_SYS_ADMIN; foreign mm),
+ * EFAULT (a page is unmapped, PROT_NONE, or read-only with UPIN_PIN_WRITE),
+ * EOPNOTSUPP (unknown flag; write pin of a page of a shared file mapping
+ * that needs dirty tracking), ENOMEM (RLIMIT_MEMLOCK), ENOSPC (max_regions
+ * or the module-wide max_pages), EINTR (fatal signal).
  */
 struct upin_pin {
 	__u32 size;
@@ -218,7 +249,8 @@ struct upin_unpin {
  * @addr: out, &upin_pin.addr as pinned
  * @length: out, &upin_pin.length as pinned
  * @npages: out, pages pinned
- * @nr_segments: out, physically contiguous runs, as UPIN_IOC_SEGMENTS counts
+ * @nr_segments: out, physically contiguous runs, as UPIN_IOC_SEGMENTS counts;
+ *               0 to a caller without CAP_SYS_ADMIN
  * @pin_flags: out, &upin_pin.flags as pinned
  * @__reserved: must be 0
  */
@@ -293,7 +325,7 @@ struct upin_access {
 
 /**
  * struct upin_segment - one physically contiguous run of a region
- * @phys: physical address of the run's first byte, 0 without CAP_SYS_ADMIN
+ * @phys: physical address of the run's first byte
  * @length: bytes, a multiple of &upin_info.page_size
  */
 struct upin_segment {
@@ -312,7 +344,8 @@ struct upin_segment {
  *
  * Segments are maximal physically contiguous runs of the region's pages, in
  * the order of the region; their lengths add up to npages * page_size. The
- * EMSGSIZE rule is that of UPIN_IOC_LIST.
+ * EMSGSIZE rule is that of UPIN_IOC_LIST. The physical layout is
+ * privileged: EPERM without CAP_SYS_ADMIN.
  */
 struct upin_segments {
 	__u32 size;
