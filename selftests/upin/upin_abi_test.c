@@ -260,6 +260,33 @@ TEST_F(abi, size_larger_nonzero_tail_e2big)
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
 }
 
+/*
+ * A size above the page size is E2BIG, tail zero or not: no layout will be
+ * that large, and the kernel does not scan megabytes for zeroes.
+ */
+TEST_F(abi, size_above_page_e2big)
+{
+	uint64_t h = pin_one(_metadata, self);
+	const uint32_t sizes[] = { self->page + 1, 2 * self->page, UINT32_MAX };
+	struct scratch s;
+	union upin_arg u;
+	unsigned int i;
+	int c;
+
+	ASSERT_LE(2 * self->page, sizeof(u.raw));
+	for (c = 0; c < NR_CMDS; c++) {
+		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+			valid_arg(self, c, h, &s, &u);
+			u.info.size = sizes[i];
+			EXPECT_EQ(-E2BIG, upin_ioctl(self->fd, cmds[c].cmd, &u))
+				TH_LOG("%s with size %u, zero tail",
+				       cmds[c].name, sizes[i]);
+		}
+	}
+	ASSERT_HOLDS(self->fd, 1, 1);
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+}
+
 TEST_F(abi, size_larger_zero_tail_works)
 {
 	const uint32_t extra[] = { 8, 4096 - 64 };
@@ -1281,9 +1308,9 @@ TEST_F(abi, access_after_munmap_reaches_old_pages)
 
 /* --- SEGMENTS ------------------------------------------------------------ */
 
-/* Lengths add up, the count is QUERY's, runs are maximal and, as root, real. */
+/* Lengths add up, the count is QUERY's, runs are maximal and real. */
 static void check_segments(struct __test_metadata *_metadata, int fd,
-			   uint64_t h, long page, bool phys_expected)
+			   uint64_t h, long page)
 {
 	struct upin_segment segs[BUF_PAGES + 1];
 	struct upin_region r;
@@ -1298,18 +1325,14 @@ static void check_segments(struct __test_metadata *_metadata, int fd,
 		ASSERT_NE(0, segs[i].length);
 		ASSERT_EQ(0, segs[i].length % page);
 		sum += segs[i].length;
-		if (phys_expected) {
-			ASSERT_NE(0, segs[i].phys);
-			ASSERT_EQ(0, segs[i].phys % page);
-			if (i)
-				ASSERT_NE(segs[i - 1].phys + segs[i - 1].length,
-					  segs[i].phys)
-					TH_LOG("segments %llu and %llu are one run",
-					       (unsigned long long)i - 1,
-					       (unsigned long long)i);
-		} else {
-			ASSERT_EQ(0, segs[i].phys);
-		}
+		ASSERT_NE(0, segs[i].phys);
+		ASSERT_EQ(0, segs[i].phys % page);
+		if (i)
+			ASSERT_NE(segs[i - 1].phys + segs[i - 1].length,
+				  segs[i].phys)
+				TH_LOG("segments %llu and %llu are one run",
+				       (unsigned long long)i - 1,
+				       (unsigned long long)i);
 	}
 	ASSERT_EQ(r.npages * page, sum);
 	ASSERT_EQ(0xaaaaaaaaaaaaaaaaull, segs[count].length);
@@ -1324,9 +1347,9 @@ TEST_F(abi, segments_add_up)
 			      UPIN_PIN_WRITE, &h[1], NULL));
 	ASSERT_EQ(0, upin_pin(self->fd, self->buf + 5 * self->page, 1,
 			      UPIN_PIN_LONGTERM, &h[2], NULL));
-	check_segments(_metadata, self->fd, h[0], self->page, true);
-	check_segments(_metadata, self->fd, h[1], self->page, true);
-	check_segments(_metadata, self->fd, h[2], self->page, true);
+	check_segments(_metadata, self->fd, h[0], self->page);
+	check_segments(_metadata, self->fd, h[1], self->page);
+	check_segments(_metadata, self->fd, h[2], self->page);
 	ASSERT_EQ(0, upin_unpin(self->fd, h[0]));
 	ASSERT_EQ(0, upin_unpin(self->fd, h[1]));
 	ASSERT_EQ(0, upin_unpin(self->fd, h[2]));
@@ -1368,7 +1391,7 @@ TEST_F(abi, segments_capacity_too_small_emsgsize)
 	ASSERT_NE(MAP_FAILED, base);
 	ASSERT_EQ(0, upin_pin(self->fd, base, 4 * self->page, 0, &h, &npages));
 	ASSERT_EQ(4, npages);
-	check_segments(_metadata, self->fd, h, self->page, true);
+	check_segments(_metadata, self->fd, h, self->page);
 
 	memset(segs, 0xaa, sizeof(segs));
 	ASSERT_EQ(0, upin_segments(self->fd, h, segs, 4, &count));
@@ -1403,47 +1426,84 @@ TEST_F(abi, segments_capacity_too_small_emsgsize)
 	close(memfd);
 }
 
-struct seg_child_arg {
+struct priv_child_arg {
 	char *buf;
 	long page;
 };
 
-/* Without CAP_SYS_ADMIN, SEGMENTS hides physical addresses. */
-static void segments_no_sys_admin_child(struct upin_report *rep,
-					struct seg_child_arg *a)
+/*
+ * Without CAP_SYS_ADMIN: every region is a longterm pin (a pin without
+ * UPIN_PIN_LONGTERM is EPERM, nothing pinned or charged), and the physical
+ * layout is hidden (SEGMENTS is EPERM whatever the handle, QUERY says 0
+ * segments). CAP_IPC_LOCK is dropped too: the pin is charged as an
+ * ordinary user's.
+ */
+static void no_sys_admin_child(struct upin_report *rep,
+			       struct priv_child_arg *a)
 {
 	struct upin_segment segs[BUF_PAGES];
-	uint64_t h, count, sum = 0, i;
+	uint64_t h, count = 77;
+	struct upin_region r;
+	struct upin_info info;
 	int fd;
 
 	UPIN_CHILD_CHECK(rep, 0, upin_drop_cap(CAP_SYS_ADMIN));
+	UPIN_CHILD_CHECK(rep, 0, upin_drop_cap(CAP_IPC_LOCK));
 	fd = upin_open();
 	UPIN_CHILD_CHECK(rep, 1, fd >= 0);
-	UPIN_CHILD_CHECK(rep, 0, upin_pin(fd, a->buf, BUF_PAGES * a->page, 0,
-					  &h, NULL));
+
+	UPIN_CHILD_CHECK(rep, -EPERM, upin_pin(fd, a->buf, BUF_PAGES * a->page,
+					       0, &h, NULL));
+	UPIN_CHILD_CHECK(rep, -EPERM, upin_pin(fd, a->buf, a->page,
+					       UPIN_PIN_WRITE, &h, NULL));
+	/* The range is validated first. */
+	UPIN_CHILD_CHECK(rep, -EINVAL, upin_pin(fd, a->buf, 0, 0, &h, NULL));
+	UPIN_CHILD_CHECK(rep, 0, upin_get_info(fd, &info));
+	UPIN_CHILD_CHECK(rep, 0, info.nr_regions);
+	UPIN_CHILD_CHECK(rep, 0, info.pinned_pages);
+	UPIN_CHILD_CHECK(rep, 0, upin_vmpin_kb(0));
+
+	UPIN_CHILD_CHECK(rep, 0, upin_pin(fd, a->buf, BUF_PAGES * a->page,
+					  UPIN_PIN_LONGTERM, &h, NULL));
+	UPIN_CHILD_CHECK(rep, BUF_PAGES * a->page / 1024, upin_vmpin_kb(0));
+	UPIN_CHILD_CHECK(rep, 0, upin_query(fd, h, &r));
+	UPIN_CHILD_CHECK(rep, BUF_PAGES, r.npages);
+	UPIN_CHILD_CHECK(rep, 0, r.nr_segments);
 	memset(segs, 0xaa, sizeof(segs));
-	UPIN_CHILD_CHECK(rep, 0, upin_segments(fd, h, segs, BUF_PAGES, &count));
-	UPIN_CHILD_CHECK(rep, 1, count >= 1 && count <= BUF_PAGES);
-	for (i = 0; i < count; i++) {
-		UPIN_CHILD_CHECK(rep, 0, segs[i].phys);
-		sum += segs[i].length;
-	}
-	UPIN_CHILD_CHECK(rep, BUF_PAGES * a->page, sum);
+	UPIN_CHILD_CHECK(rep, -EPERM, upin_segments(fd, h, segs, BUF_PAGES,
+						    &count));
+	UPIN_CHILD_CHECK(rep, 77, count);
+	UPIN_CHILD_CHECK(rep, 0xaaaaaaaaaaaaaaaaull, segs[0].length);
+	/* Not even whether a handle exists. */
+	UPIN_CHILD_CHECK(rep, -EPERM, upin_segments(fd, h + 1000, segs, 1,
+						    &count));
 	UPIN_CHILD_CHECK(rep, 0, upin_unpin(fd, h));
+	UPIN_CHILD_CHECK(rep, 0, upin_vmpin_kb(0));
 	close(fd);
 }
 
-TEST_F(abi, segments_phys_only_for_cap_sys_admin)
+TEST_F(abi, privileged_rules_need_cap_sys_admin)
 {
-	struct seg_child_arg a = { self->buf, self->page };
-	uint64_t h;
+	struct priv_child_arg a = { self->buf, self->page };
+	struct upin_region r;
+	uint64_t h, h2;
 
-	/* As root: real addresses. */
+	/* As root: a short-term pin is the diagnostic, the layout is shown. */
 	ASSERT_EQ(0, upin_pin(self->fd, self->buf, self->len, 0, &h, NULL));
-	check_segments(_metadata, self->fd, h, self->page, true);
+	ASSERT_EQ(0, upin_query(self->fd, h, &r));
+	ASSERT_EQ(0, r.pin_flags);
+	ASSERT_LE(1, r.nr_segments);
+	check_segments(_metadata, self->fd, h, self->page);
+	ASSERT_EQ(0, upin_pin(self->fd, self->buf, self->len,
+			      UPIN_PIN_LONGTERM, &h2, NULL));
+	ASSERT_EQ(0, upin_query(self->fd, h2, &r));
+	ASSERT_LE(1, r.nr_segments);
+	ASSERT_EQ(0, upin_unpin(self->fd, h2));
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
-	/* Without CAP_SYS_ADMIN: zeroes, lengths intact. */
-	RUN_CHILD(segments_no_sys_admin_child, &a);
+	ASSERT_EQ(0, OUTSTANDING());
+	RUN_CHILD(no_sys_admin_child, &a);
+	ASSERT_EQ(0, OUTSTANDING());
+	ASSERT_EQ(0, upin_vmpin_kb(0));
 }
 
 /* --- accounting ---------------------------------------------------------- */
@@ -1559,8 +1619,9 @@ static void worker_main(int in, int out, const struct worker_cfg *cfg,
 
 		switch (m.op) {
 		case W_PIN:
-			r.ret = n < 64 ? upin_pin(fd, buf, m.npages * page, 0,
-						  &h, NULL) : -E2BIG;
+			r.ret = n < 64 ? upin_pin(fd, buf, m.npages * page,
+						  UPIN_PIN_LONGTERM, &h,
+						  NULL) : -E2BIG;
 			if (!r.ret)
 				handles[n++] = h;
 			break;

@@ -7,20 +7,23 @@
  *
  * As in the kernel's tools/testing/selftests/mm/gup_longterm.c, whether a
  * pin must work is derived from a rule, not looked up in a table:
- * mem_pin_result() says that a longterm writable pin of a shared mapping of
- * a file system that writes pages back (ext4 here) is EOPNOTSUPP, and every
- * other combination works.
+ * mem_pin_result() says that a writable pin (longterm or not) of a shared
+ * mapping of a file system that writes pages back (ext4 here) is
+ * EOPNOTSUPP, and every other combination works. The file_race tests map
+ * such a file over a pin while it runs.
  *
  * Every test ends, once its context is closed, on the pin counters being
  * balanced and VmPin being 0.
  */
 #include <linux/magic.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "upin_util.h"
 #include "kselftest_harness.h"
@@ -72,16 +75,14 @@ static const struct mem_desc {
 };
 
 /*
- * The rule: a longterm writable pin of a shared mapping of a file that
- * needs dirty tracking (its file system writes pages back: not shmem,
- * memfd or hugetlbfs) is refused with EOPNOTSUPP. Everything else works.
+ * The rule: a writable pin, longterm or not, of a shared mapping of a file
+ * that needs dirty tracking (its file system writes pages back: not shmem,
+ * memfd or hugetlbfs) is refused with EOPNOTSUPP. Everything else works
+ * (these tests run as root: a pin without UPIN_PIN_LONGTERM is allowed).
  */
 static int mem_pin_result(const struct mem_desc *m, uint32_t flags)
 {
-	bool longterm_write = (flags & UPIN_PIN_WRITE) &&
-			      (flags & UPIN_PIN_LONGTERM);
-
-	if (longterm_write && m->shared && m->file && m->writeback)
+	if ((flags & UPIN_PIN_WRITE) && m->shared && m->file && m->writeback)
 		return -EOPNOTSUPP;
 	return 0;
 }
@@ -840,6 +841,231 @@ TEST_F(cow, zero_page_then_write_seen)
 	TH_LOG("kernel %s", u.release);
 	check_device_view(_metadata, self, h, off, len, SEED_NEW, 0);
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
+}
+
+/*
+ * The file rule against a racing mmap(): while a writable pin of a large
+ * anonymous buffer runs, another thread maps one page of a shared ext4 file
+ * over the buffer's last page (MAP_FIXED), at a different moment each
+ * round: before the pin starts, during it, after it. Every round ends in
+ * one of two ways, on every kernel: the pin succeeds and holds the
+ * anonymous page that was there (the device reads the process's data
+ * through ACCESS), or it fails with EOPNOTSUPP and holds nothing. Never a
+ * pinned page of the file, never another errno (Linux 6.5+ GUP refuses
+ * such a longterm pin itself with EFAULT, 6.1's pins it, and no kernel
+ * refuses a short-term one).
+ *
+ * The moments are spread by a busy loop of a length calibrated on an
+ * unraced pin, from 0 to 1.5 times its duration; no outcome depends on the
+ * timing, only which of the two happens. The first and last rounds map
+ * before and after the pin, so both outcomes are checked every run.
+ */
+#define RACE_PAGES	2048	/* 8 MiB: four GUP batches */
+#define RACE_ROUNDS	96
+
+FIXTURE(file_race) {
+	long page;
+	int fd;			/* the context */
+	int file;		/* a one-page ext4 file */
+	char *buf;
+	size_t size;
+	char *tail;		/* the buffer's last page */
+	pthread_t racer;
+	bool racer_started;
+	/* Round handshake: the racer maps when go > done, then done = go. */
+	volatile unsigned long go, done, spin;
+	volatile bool stop;
+	int map_err;
+};
+
+FIXTURE_VARIANT(file_race) {
+	uint32_t flags;
+};
+
+FIXTURE_VARIANT_ADD(file_race, rw_longterm) {
+	.flags = UPIN_PIN_WRITE | UPIN_PIN_LONGTERM };
+FIXTURE_VARIANT_ADD(file_race, rw_short) {
+	.flags = UPIN_PIN_WRITE };
+
+static void *file_race_thread(void *arg)
+{
+	FIXTURE_DATA(file_race) *self = arg;
+	unsigned long round = 0, i;
+	void *p;
+
+	for (;;) {
+		while (__atomic_load_n(&self->go, __ATOMIC_ACQUIRE) == round &&
+		       !__atomic_load_n(&self->stop, __ATOMIC_ACQUIRE))
+			;
+		if (__atomic_load_n(&self->stop, __ATOMIC_ACQUIRE))
+			return NULL;
+		round = self->go;
+		for (i = 0; i < self->spin; i++)
+			__asm__ volatile("" ::: "memory");
+		p = mmap(self->tail, self->page, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, self->file, 0);
+		if (p != self->tail)
+			self->map_err = p == MAP_FAILED ? errno : EADDRNOTAVAIL;
+		__atomic_store_n(&self->done, round, __ATOMIC_RELEASE);
+	}
+}
+
+/* Anonymous memory of the process's own data at the tail again. */
+static int file_race_reset_tail(FIXTURE_DATA(file_race) *self)
+{
+	if (mmap(self->tail, self->page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != self->tail)
+		return -errno;
+	upin_pat_fill(self->tail, self->page, self->size - self->page,
+		      SEED_PROC);
+	return 0;
+}
+
+FIXTURE_SETUP(file_race)
+{
+	uint8_t content[4096];
+
+	self->fd = -1;
+	self->file = -1;
+	self->buf = MAP_FAILED;
+	self->page = sysconf(_SC_PAGESIZE);
+	self->size = RACE_PAGES * self->page;
+	if (geteuid())
+		SKIP(return, "needs root: /dev/upin is 0600 and reading the pin counters writes stat_refresh");
+	if (!is_fs(EXT4_DIR, EXT4_SUPER_MAGIC))
+		SKIP(return, "no ext4 mounted at %s", EXT4_DIR);
+	ASSERT_EQ(0, upin_pins_outstanding())
+		TH_LOG("FOLL_PIN pins outstanding before the test started");
+	ASSERT_EQ(sizeof(content), self->page);
+
+	self->file = tmpfile_in(EXT4_DIR);
+	ASSERT_LE(0, self->file);
+	upin_pat_fill(content, sizeof(content), 0, SEED_FILE);
+	ASSERT_EQ(0, pwrite_all(self->file, content, sizeof(content), 0));
+	self->buf = map_private_anon(MEM_ANON, self->size);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	upin_pat_fill(self->buf, self->size, 0, SEED_PROC);
+	self->tail = self->buf + self->size - self->page;
+	self->fd = upin_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, pthread_create(&self->racer, NULL, file_race_thread,
+				    self));
+	self->racer_started = true;
+}
+
+FIXTURE_TEARDOWN(file_race)
+{
+	if (self->racer_started) {
+		__atomic_store_n(&self->stop, true, __ATOMIC_RELEASE);
+		pthread_join(self->racer, NULL);
+	}
+	if (self->fd >= 0)
+		EXPECT_EQ(0, close(self->fd));
+	if (self->buf != MAP_FAILED)
+		munmap(self->buf, self->size);
+	if (self->file >= 0)
+		close(self->file);
+	ASSERT_EQ(0, upin_pins_outstanding());
+	ASSERT_EQ(0, upin_vmpin_kb(0));
+}
+
+/* Nanoseconds of CLOCK_MONOTONIC. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Iterations of the racer's busy loop per microsecond, roughly. */
+static unsigned long spins_per_us(void)
+{
+	unsigned long i, n = 1000000;
+	uint64_t t = now_ns();
+
+	for (i = 0; i < n; i++)
+		__asm__ volatile("" ::: "memory");
+	t = now_ns() - t;
+	return t ? n * 1000 / t + 1 : 1;
+}
+
+TEST_F_TIMEOUT(file_race, mmap_over_tail_while_pinning, 300)
+{
+	unsigned long rounds = upin_test_kasan() ? RACE_ROUNDS / 4 : RACE_ROUNDS;
+	unsigned long r, pinned = 0, refused = 0, pin_us, per_us;
+	uint8_t *data = malloc(self->page);
+	struct upin_info info;
+	uint64_t h, t;
+	int ret;
+
+	ASSERT_NE(NULL, data);
+	/* How long an unraced pin takes, and the racer's speed. */
+	t = now_ns();
+	ASSERT_EQ(0, upin_pin(self->fd, self->buf, self->size, variant->flags,
+			      &h, NULL));
+	pin_us = (now_ns() - t) / 1000 + 1;
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+	per_us = spins_per_us();
+
+	for (r = 1; r <= rounds; r++) {
+		bool before = r == 1, after = r == rounds;
+
+		if (before) {
+			/* Mapped before the pin starts. */
+			self->spin = 0;
+			__atomic_store_n(&self->go, r, __ATOMIC_RELEASE);
+			while (__atomic_load_n(&self->done, __ATOMIC_ACQUIRE) != r)
+				;
+		}
+		/* From at once to half as long again as the pin takes. */
+		self->spin = (r - 1) * pin_us * 3 / 2 / rounds * per_us;
+		if (!before && !after)
+			__atomic_store_n(&self->go, r, __ATOMIC_RELEASE);
+		ret = upin_pin(self->fd, self->buf, self->size, variant->flags,
+			       &h, NULL);
+		if (after) {
+			/* Mapped after the pin returned. */
+			self->spin = 0;
+			__atomic_store_n(&self->go, r, __ATOMIC_RELEASE);
+		}
+		while (__atomic_load_n(&self->done, __ATOMIC_ACQUIRE) != r)
+			;
+		ASSERT_EQ(0, self->map_err)
+			TH_LOG("round %lu: mmap of the file: %s", r,
+			       strerror(self->map_err));
+		if (ret == 0) {
+			/* The device sees the process's page, not the file's. */
+			ASSERT_EQ(0, upin_access(self->fd, h, 0,
+						 self->size - self->page, data,
+						 self->page));
+			ASSERT_EQ(-1, upin_pat_mismatch(data, self->page,
+							self->size - self->page,
+							SEED_PROC))
+				TH_LOG("round %lu: the pin holds a page of the file (it reads %s)",
+				       r, upin_pat_mismatch(data, self->page, 0,
+							    SEED_FILE) < 0 ?
+				       "the file's data" : "something else");
+			ASSERT_EQ(0, upin_unpin(self->fd, h));
+			pinned++;
+		} else {
+			ASSERT_EQ(-EOPNOTSUPP, ret)
+				TH_LOG("round %lu: pin of %zu bytes: %s", r,
+				       self->size, strerror(-ret));
+			ASSERT_EQ(0, upin_get_info(self->fd, &info));
+			ASSERT_EQ(0, info.nr_regions);
+			ASSERT_EQ(0, info.pinned_pages);
+			refused++;
+		}
+		if (before)
+			ASSERT_NE(0, refused);
+		if (after)
+			ASSERT_EQ(1, ret == 0);
+		ASSERT_EQ(0, file_race_reset_tail(self));
+	}
+	free(data);
+	ksft_print_msg("%lu rounds (a pin takes %lu us): %lu pinned the anonymous page, %lu refused with EOPNOTSUPP\n",
+		       rounds, pin_us, pinned, refused);
 }
 
 /*

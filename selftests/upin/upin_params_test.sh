@@ -24,7 +24,7 @@ set -u
 cd "$(dirname "$0")" || exit 1
 MODULE=${UPIN_MODULE:-/upin/upin.ko}
 PARAMS=/sys/module/upin/parameters
-NTESTS=15
+NTESTS=18
 n=0
 failed=0
 
@@ -93,6 +93,22 @@ load()
 	rc=$?
 	[ -z "$out" ] || diag "insmod: $out"
 	[ $rc -eq 0 ] && loaded && [ -c /dev/upin ]
+}
+
+# load_refused NAME VALUE: insmod NAME=VALUE fails, nothing stays loaded,
+# and the kernel log says which parameter was wrong.
+load_refused()
+{
+	out=$(insmod "$MODULE" "$1=$2" 2>&1)
+	rc=$?
+	[ -z "$out" ] || diag "insmod: $out"
+	if [ $rc -eq 0 ]; then
+		rmmod upin
+		return 1
+	fi
+	! loaded && dmesg | tail -n 5 | grep -q "upin: $1=" && return 0
+	diag "no 'upin: $1=' line in the kernel log"
+	return 1
 }
 
 # node_mode OCTAL: /dev/upin is a character device with these permissions.
@@ -172,7 +188,14 @@ check "rmmod works once /dev/upin is closed" unload
 check "/dev/upin gone after rmmod" eval '[ ! -e /dev/upin ]'
 check "no FOLL_PIN reference left after rmmod" pins_balanced
 
-# 12-15: the defaults again, as later programs expect them.
+# 12-14: parameters out of range are refused at load, with a reason.
+check "insmod max_regions=2147483648 (above INT_MAX) refused" \
+	load_refused max_regions 2147483648
+check "insmod max_regions=4294967295 refused" \
+	load_refused max_regions 4294967295
+check "insmod mode=01777 refused" load_refused mode 01777
+
+# 15-18: the defaults again, as later programs expect them.
 check "insmod with default parameters" load
 check "/dev/upin has mode 0600 by default" node_mode 600
 check "default parameters read back" \
