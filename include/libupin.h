@@ -14,6 +14,19 @@
  * Functions fail with -EOPNOTSUPP, without asking the kernel, when the
  * module does not have the feature they need (see upin_features()).
  *
+ * Every region is held until it is unpinned, as long as the program wants,
+ * so upin_pin() pins longterm (UPIN_PIN_LONGTERM) unless asked otherwise:
+ * a short-term pin (UPIN_PIN_SHORTTERM) is a diagnostic for CAP_SYS_ADMIN.
+ *
+ * The library works with modules of ABI version UPIN_ABI_VERSION_MIN to
+ * UPIN_ABI_VERSION (see upin_abi_version()). A module of version 1 differs
+ * from one of version 2 in what it lets a caller without CAP_SYS_ADMIN do:
+ * it pins short-term for anyone, its UPIN_IOC_SEGMENTS answers anyone (with
+ * &upin_segment.phys 0 unless CAP_SYS_ADMIN) and its UPIN_IOC_QUERY counts
+ * the segments for anyone, and it refuses only longterm write pins of a
+ * shared mapping of a file that needs dirty tracking (version 2 refuses
+ * every such write pin).
+ *
  * The structs of <linux/upin.h> that carry results (struct upin_info,
  * struct upin_region) grow at their end in later modules. The functions that
  * fill them take the caller's sizeof(), so a program built against an older
@@ -38,6 +51,34 @@ extern "C" {
 struct upin_ctx;
 
 /**
+ * define UPIN_ABI_VERSION_MIN - the oldest ABI version upin_open() accepts
+ *
+ * upin_open() accepts a module whose &upin_info.abi_version lies in
+ * [UPIN_ABI_VERSION_MIN, UPIN_ABI_VERSION] and fails with -EPROTO outside.
+ * Version 1 let anyone pin short-term and read the segments of a region
+ * (with &upin_segment.phys 0 unless CAP_SYS_ADMIN), and refused only
+ * longterm write pins of a shared mapping of a file that needs dirty
+ * tracking; version 2 keeps short-term pins and the physical layout for
+ * CAP_SYS_ADMIN and refuses every such write pin. The structs and commands
+ * are the same.
+ */
+#define UPIN_ABI_VERSION_MIN 1
+
+/**
+ * define UPIN_PIN_SHORTTERM - upin_pin() flag for a short term pin
+ *
+ * A flag of the library (bit 31), outside the kernel's UPIN_PIN_* bits and
+ * never sent to it: upin_pin() pins longterm (UPIN_PIN_LONGTERM) unless it
+ * gets this flag, with which it leaves UPIN_PIN_LONGTERM out. The kernel
+ * then takes a short-term FOLL_PIN held across calls, which shows what
+ * FOLL_LONGTERM changes (no migration out of ZONE_MOVABLE and CMA, no COW
+ * unsharing). Needs CAP_SYS_ADMIN with a module of ABI version 2 (-EPERM
+ * without it); a module of version 1 grants it to anyone. Together with
+ * UPIN_PIN_LONGTERM it is -EINVAL.
+ */
+#define UPIN_PIN_SHORTTERM 0x80000000u
+
+/**
  * enum upin_op - which call an error came from, for upin_strerror()
  * @UPIN_OP_OPEN: upin_open()
  * @UPIN_OP_GET_INFO: upin_get_info()
@@ -48,6 +89,9 @@ struct upin_ctx;
  * @UPIN_OP_ACCESS_READ: upin_access_read()
  * @UPIN_OP_ACCESS_WRITE: upin_access_write()
  * @UPIN_OP_SEGMENTS: upin_segments()
+ * @UPIN_OP_PIN_SHORTTERM: upin_pin() with UPIN_PIN_SHORTTERM
+ *
+ * Values are part of the library's ABI: new ones are added at the end.
  */
 enum upin_op {
 	UPIN_OP_OPEN,
@@ -59,6 +103,7 @@ enum upin_op {
 	UPIN_OP_ACCESS_READ,
 	UPIN_OP_ACCESS_WRITE,
 	UPIN_OP_SEGMENTS,
+	UPIN_OP_PIN_SHORTTERM,
 };
 
 /** define UPIN_DEFAULT_DEVICE - the device upin_open() opens by default */
@@ -74,8 +119,8 @@ enum upin_op {
  *
  * Return: 0, or a negative errno: -ENOENT (no such node: is the module
  * loaded?), -EACCES (the node's mode or group), -ENOTTY (not a upin device),
- * -EPROTO (the module speaks another ABI version), -ENOMEM, -EINVAL
- * (@ctxp is NULL).
+ * -EPROTO (the module's ABI version is outside [UPIN_ABI_VERSION_MIN,
+ * UPIN_ABI_VERSION]), -ENOMEM, -EINVAL (@ctxp is NULL).
  */
 int upin_open(struct upin_ctx **ctxp, const char *path);
 
@@ -100,6 +145,17 @@ void upin_close(struct upin_ctx *ctx);
 int upin_fd(const struct upin_ctx *ctx);
 
 /**
+ * upin_abi_version() - the module's ABI version
+ * @ctx: the context
+ *
+ * Read once by upin_open(), which accepts UPIN_ABI_VERSION_MIN to
+ * UPIN_ABI_VERSION. See UPIN_ABI_VERSION_MIN for what version 1 differs in.
+ *
+ * Return: &upin_info.abi_version as the module reported it.
+ */
+uint32_t upin_abi_version(const struct upin_ctx *ctx);
+
+/**
  * upin_features() - the module's UPIN_FEATURE_* bits
  * @ctx: the context
  *
@@ -117,7 +173,8 @@ uint64_t upin_features(const struct upin_ctx *ctx);
  *        not know stay zero
  *
  * Return: 0, or a negative errno: -EINVAL (@size below the first layout of
- * struct upin_info, or @info NULL).
+ * struct upin_info, or @info NULL), -E2BIG (@size above the page size, with
+ * a module of ABI version 2).
  */
 int upin_get_info(struct upin_ctx *ctx, struct upin_info *info, size_t size);
 
@@ -126,19 +183,30 @@ int upin_get_info(struct upin_ctx *ctx, struct upin_info *info, size_t size);
  * @ctx: the context
  * @addr: start of the range, need not be page aligned
  * @length: bytes
- * @flags: UPIN_PIN_WRITE (the device may write), UPIN_PIN_LONGTERM (the pin
- *         may be held indefinitely), both, or 0 (short-term, read-only)
+ * @flags: UPIN_PIN_WRITE (the device may write) or 0 (read-only), and
+ *         UPIN_PIN_SHORTTERM for the short-term diagnostic (CAP_SYS_ADMIN);
+ *         UPIN_PIN_LONGTERM is the default and may be given too
  * @handle: out, the new region's handle
  * @npages: out, pages pinned; may be NULL
  *
- * A pin is all or nothing: on error nothing stays pinned or charged.
+ * A region is held until it is unpinned, so the pin is longterm: the library
+ * adds UPIN_PIN_LONGTERM to @flags (the module must have
+ * UPIN_FEATURE_PIN_LONGTERM) unless @flags holds UPIN_PIN_SHORTTERM, which
+ * it never sends to the kernel. A pin is all or nothing: on error nothing
+ * stays pinned or charged.
  *
  * Return: 0, or a negative errno: -EINVAL (zero length, a range that wraps
- * or leaves the address space, @handle NULL), -EFAULT (a page is unmapped,
- * PROT_NONE, or read-only for a write pin), -EOPNOTSUPP (a longterm write pin
- * of a shared mapping of a file that needs dirty tracking, or a flag the
- * module lacks), -ENOMEM (RLIMIT_MEMLOCK), -ENOSPC (max_regions, max_pages),
- * -EINTR (a fatal signal), -EPERM (another process's context).
+ * or leaves the address space, @handle NULL, UPIN_PIN_SHORTTERM with
+ * UPIN_PIN_LONGTERM), -EFAULT (a page is unmapped, PROT_NONE, or read-only
+ * for a write pin), -EOPNOTSUPP (a write pin of a shared mapping of a file
+ * that needs dirty tracking, such as ext4 or xfs but not shmem, memfd or
+ * hugetlbfs: refused on every kernel, longterm or not with a module of ABI
+ * version 2, longterm only with version 1; or a flag the module lacks),
+ * -ENOMEM (RLIMIT_MEMLOCK), -ENOSPC (max_regions, max_pages), -EINTR (a
+ * fatal signal), -EPERM (UPIN_PIN_SHORTTERM without CAP_SYS_ADMIN with a
+ * module of ABI version 2; or another process's context). upin_strerror()
+ * explains them for UPIN_OP_PIN, or UPIN_OP_PIN_SHORTTERM when @flags held
+ * UPIN_PIN_SHORTTERM.
  */
 int upin_pin(struct upin_ctx *ctx, const void *addr, size_t length,
 	     uint32_t flags, uint64_t *handle, uint64_t *npages);
@@ -163,8 +231,14 @@ int upin_unpin(struct upin_ctx *ctx, uint64_t handle);
  *          nr_segments
  * @size: sizeof(*@region) as the caller was compiled
  *
+ * &upin_region.pin_flags holds UPIN_PIN_LONGTERM unless the region was
+ * pinned with UPIN_PIN_SHORTTERM. The physical layout is privileged: a
+ * module of ABI version 2 reports &upin_region.nr_segments 0 to a caller
+ * without CAP_SYS_ADMIN (a region always has at least one segment).
+ *
  * Return: 0, or a negative errno: -ENOENT (@ctx holds no such region),
- * -EINVAL (@size too small, @region NULL), -EPERM (another process's
+ * -EINVAL (@size too small, @region NULL), -E2BIG (@size above the page
+ * size, with a module of ABI version 2), -EPERM (another process's
  * context).
  */
 int upin_query(struct upin_ctx *ctx, uint64_t handle,
@@ -226,15 +300,19 @@ int upin_access_write(struct upin_ctx *ctx, uint64_t handle, uint64_t offset,
  * @ctx: the context
  * @handle: the region
  * @segs: out, a malloc()ed array for the caller to free(): in the region's
- *        order, lengths adding up to its pages; &upin_segment.phys is 0
- *        unless the caller has CAP_SYS_ADMIN
+ *        order, lengths adding up to its pages, each &upin_segment.phys the
+ *        physical address of the run
  * @count: out, entries in @segs
  *
- * UPIN_IOC_SEGMENTS, with the array sized by the library.
+ * UPIN_IOC_SEGMENTS, with the array sized by the library. The physical
+ * layout is privileged: a module of ABI version 2 answers only a caller
+ * with CAP_SYS_ADMIN (a module of version 1 answers anyone, with
+ * &upin_segment.phys 0 unless CAP_SYS_ADMIN).
  *
- * Return: 0, or a negative errno: -ENOENT (no such region), -ENOMEM,
- * -EINVAL (@segs or @count NULL), -EOPNOTSUPP (the module lacks
- * UPIN_FEATURE_SEGMENTS), -EPERM (another process's context).
+ * Return: 0, or a negative errno: -EPERM (no CAP_SYS_ADMIN, with a module of
+ * ABI version 2; or another process's context), -ENOENT (no such region),
+ * -ENOMEM, -EINVAL (@segs or @count NULL), -EOPNOTSUPP (the module lacks
+ * UPIN_FEATURE_SEGMENTS).
  */
 int upin_segments(struct upin_ctx *ctx, uint64_t handle,
 		  struct upin_segment **segs, size_t *count);
@@ -247,8 +325,9 @@ int upin_segments(struct upin_ctx *ctx, uint64_t handle,
  * Errors that mean something particular to upin get the C library's text
  * and, in parentheses, what it means here, e.g. for -ENOMEM from
  * upin_pin(): "Cannot allocate memory (the pin would take the process's
- * pinned memory past RLIMIT_MEMLOCK ...)". Other errors get the C library's
- * text alone.
+ * pinned memory past RLIMIT_MEMLOCK ...)". Pass UPIN_OP_PIN_SHORTTERM for
+ * an error of upin_pin() with UPIN_PIN_SHORTTERM, whose -EPERM means
+ * another rule. Other errors get the C library's text alone.
  *
  * Return: a constant string, never NULL; safe from any thread.
  */

@@ -6,8 +6,9 @@
  *
  * The test links the static libupin with -Wl,--wrap=ioctl: every ioctl()
  * of the library passes through __wrap_ioctl() below, which counts the upin
- * commands sent and can make UPIN_IOC_GET_INFO report fewer features or
- * another ABI version, as an older module would.
+ * commands sent, records the flags of the last UPIN_IOC_PIN, and can make
+ * UPIN_IOC_GET_INFO report fewer features or another ABI version, as an
+ * older module would.
  *
  * Every test ends on the project's oracle: nr_foll_pin_acquired equals
  * nr_foll_pin_released and VmPin is 0 once the contexts are closed.
@@ -43,7 +44,8 @@ int __wrap_ioctl(int fd, unsigned long req, ...);
 
 static unsigned long sent[NR_CMDS];	/* upin commands that reached ioctl() */
 static uint64_t fake_features_clear;	/* GET_INFO: clear these features */
-static uint32_t fake_abi_version;	/* GET_INFO: report this, if not 0 */
+static long long fake_abi_version = -1;	/* GET_INFO: report this, if >= 0 */
+static uint32_t last_pin_flags;		/* flags of the last PIN sent */
 
 int __wrap_ioctl(int fd, unsigned long req, ...)
 {
@@ -60,13 +62,17 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 	    nr - UPIN_CMD_BASE < NR_CMDS)
 		__atomic_fetch_add(&sent[nr - UPIN_CMD_BASE], 1,
 				   __ATOMIC_RELAXED);
+	if (req == UPIN_IOC_PIN && arg)
+		__atomic_store_n(&last_pin_flags,
+				 ((struct upin_pin *)arg)->flags,
+				 __ATOMIC_RELAXED);
 	ret = __real_ioctl(fd, req, arg);
 	if (!ret && req == UPIN_IOC_GET_INFO) {
 		struct upin_info *info = arg;
 
 		info->features &= ~fake_features_clear;
-		if (fake_abi_version)
-			info->abi_version = fake_abi_version;
+		if (fake_abi_version >= 0)
+			info->abi_version = (uint32_t)fake_abi_version;
 	}
 	return ret;
 }
@@ -75,6 +81,11 @@ static unsigned long sent_of(unsigned long cmd)
 {
 	return __atomic_load_n(&sent[_IOC_NR(cmd) - UPIN_CMD_BASE],
 			       __ATOMIC_RELAXED);
+}
+
+static uint32_t pin_flags_sent(void)
+{
+	return __atomic_load_n(&last_pin_flags, __ATOMIC_RELAXED);
 }
 
 /* --- fixture -------------------------------------------------------------- */
@@ -104,7 +115,7 @@ FIXTURE_SETUP(lib)
 	upin_pat_fill(self->buf, self->len, 0, 1);
 	unsetenv("UPIN_DEVICE");
 	fake_features_clear = 0;
-	fake_abi_version = 0;
+	fake_abi_version = -1;
 	ret = upin_open(&self->ctx, NULL);
 	ASSERT_EQ(0, ret)
 		TH_LOG("upin_open: %s", upin_strerror(ret, UPIN_OP_OPEN));
@@ -151,6 +162,7 @@ TEST_F(lib, open_paths)
 	ASSERT_TRUE(fl & FD_CLOEXEC);
 	ASSERT_EQ(REQUIRED_FEATURES,
 		  upin_features(self->ctx) & REQUIRED_FEATURES);
+	ASSERT_EQ(UPIN_ABI_VERSION, upin_abi_version(self->ctx));
 
 	upin_close(NULL);
 }
@@ -204,7 +216,7 @@ TEST_F(lib, get_info)
 		struct upin_info info;
 		uint64_t newer;	/* a member a later header might add */
 	} big;
-	struct upin_info info;
+	struct upin_info info, *huge;
 	unsigned long before;
 	uint64_t h;
 
@@ -241,6 +253,15 @@ TEST_F(lib, get_info)
 						  metadata_bytes) - 8));
 	ASSERT_EQ(-EINVAL, upin_get_info(self->ctx, &info, 0));
 	ASSERT_EQ(before, sent_of(UPIN_IOC_GET_INFO));
+
+	/* ABI 2: a size above the page size is E2BIG, even all zeros. */
+	huge = calloc(1, self->page + 8);
+	ASSERT_NE(NULL, huge);
+	ASSERT_EQ(-E2BIG, upin_get_info(self->ctx, huge, self->page + 8));
+	ASSERT_EQ(before + 1, sent_of(UPIN_IOC_GET_INFO));
+	ASSERT_EQ(0, upin_get_info(self->ctx, huge, self->page));
+	ASSERT_EQ(1, huge->nr_regions);
+	free(huge);
 	ASSERT_EQ(0, upin_unpin(self->ctx, h));
 }
 
@@ -272,8 +293,10 @@ TEST_F(lib, pin_unpin)
 				    NULL));
 	ASSERT_EQ(-EINVAL, upin_pin(self->ctx, (void *)-4096L, 8192, 0, &h,
 				    NULL));
+	/* A flag neither the kernel nor the library knows: the kernel's. */
 	ASSERT_EQ(-EOPNOTSUPP, upin_pin(self->ctx, self->buf, self->len,
-					1u << 31, &h, NULL));
+					1u << 30, &h, NULL));
+	ASSERT_EQ(UPIN_PIN_LONGTERM | (1u << 30), pin_flags_sent());
 	ASSERT_EQ(0, munmap(self->buf + 8 * self->page, self->page));
 	ASSERT_EQ(-EFAULT, upin_pin(self->ctx, self->buf, self->len, 0, &h,
 				    NULL));
@@ -288,8 +311,143 @@ TEST_F(lib, pin_unpin)
 	ASSERT_EQ(0, upin_vmpin_kb(0));
 }
 
-/* The longterm write rule of shared file mappings, and its explanation. */
-TEST_F(lib, pin_longterm_write_shared_file)
+/*
+ * upin_pin() pins longterm: it adds UPIN_PIN_LONGTERM unless it gets
+ * UPIN_PIN_SHORTTERM, and an explicit UPIN_PIN_LONGTERM changes nothing.
+ */
+TEST_F(lib, pin_default_longterm)
+{
+	static const struct {
+		uint32_t flags;		/* to upin_pin() */
+		uint32_t pinned;	/* to the kernel, and as QUERY says */
+	} cases[] = {
+		{ 0, UPIN_PIN_LONGTERM },
+		{ UPIN_PIN_WRITE, UPIN_PIN_WRITE | UPIN_PIN_LONGTERM },
+		{ UPIN_PIN_LONGTERM, UPIN_PIN_LONGTERM },
+		{ UPIN_PIN_WRITE | UPIN_PIN_LONGTERM,
+		  UPIN_PIN_WRITE | UPIN_PIN_LONGTERM },
+	};
+	struct upin_region r;
+	uint64_t h, npages;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(0, upin_pin(self->ctx, self->buf, self->len,
+				      cases[i].flags, &h, &npages));
+		ASSERT_EQ(cases[i].pinned, pin_flags_sent());
+		ASSERT_EQ(BUF_PAGES, npages);
+		ASSERT_EQ(0, upin_query(self->ctx, h, &r, sizeof(r)));
+		ASSERT_EQ(cases[i].pinned, r.pin_flags)
+			TH_LOG("flags 0x%x", cases[i].flags);
+		ASSERT_EQ(0, upin_unpin(self->ctx, h));
+	}
+}
+
+/*
+ * UPIN_PIN_SHORTTERM (root here): the kernel gets no UPIN_PIN_LONGTERM and
+ * never the library's bit; with UPIN_PIN_LONGTERM it is EINVAL, unsent.
+ */
+TEST_F(lib, pin_shortterm)
+{
+	struct upin_region r;
+	struct upin_info info;
+	unsigned long pins;
+	uint64_t h, h2;
+
+	ASSERT_EQ(0, upin_pin(self->ctx, self->buf, self->len,
+			      UPIN_PIN_SHORTTERM, &h, NULL));
+	ASSERT_EQ(0, pin_flags_sent());
+	ASSERT_EQ(0, upin_query(self->ctx, h, &r, sizeof(r)));
+	ASSERT_EQ(0, r.pin_flags);
+	ASSERT_EQ(BUF_PAGES, r.npages);
+	ASSERT_LE(1, r.nr_segments);	/* root sees the layout */
+
+	ASSERT_EQ(0, upin_pin(self->ctx, self->buf, self->len,
+			      UPIN_PIN_SHORTTERM | UPIN_PIN_WRITE, &h2, NULL));
+	ASSERT_EQ(UPIN_PIN_WRITE, pin_flags_sent());
+	ASSERT_EQ(0, upin_query(self->ctx, h2, &r, sizeof(r)));
+	ASSERT_EQ(UPIN_PIN_WRITE, r.pin_flags);
+	ASSERT_EQ(0, upin_unpin(self->ctx, h2));
+	ASSERT_EQ(0, upin_unpin(self->ctx, h));
+
+	pins = sent_of(UPIN_IOC_PIN);
+	ASSERT_EQ(-EINVAL, upin_pin(self->ctx, self->buf, self->len,
+				    UPIN_PIN_SHORTTERM | UPIN_PIN_LONGTERM,
+				    &h, NULL));
+	ASSERT_EQ(-EINVAL, upin_pin(self->ctx, self->buf, self->len,
+				    UPIN_PIN_SHORTTERM | UPIN_PIN_LONGTERM |
+				    UPIN_PIN_WRITE, &h, NULL));
+	ASSERT_EQ(pins, sent_of(UPIN_IOC_PIN));
+	ASSERT_EQ(0, upin_get_info(self->ctx, &info, sizeof(info)));
+	ASSERT_EQ(0, info.nr_regions);
+	ASSERT_EQ(0, upin_vmpin_kb(0));
+}
+
+/*
+ * Without CAP_SYS_ADMIN (a forked child that dropped it, on a context of
+ * its own): the default longterm pin works, the short-term one is EPERM
+ * after the range is checked, the physical layout is EPERM and QUERY
+ * counts no segment.
+ */
+TEST_F(lib, without_cap_sys_admin)
+{
+	struct upin_report *rep = upin_report_new();
+	char msg[256];
+	pid_t pid;
+
+	ASSERT_NE(NULL, rep);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct upin_segment *segs = NULL;
+		struct upin_region r;
+		struct upin_info info;
+		struct upin_ctx *ctx;
+		uint64_t h, h2;
+		size_t n = 7;
+
+		UPIN_CHILD_CHECK(rep, 0, upin_drop_cap(CAP_SYS_ADMIN));
+		UPIN_CHILD_CHECK(rep, 0, upin_open(&ctx, NULL));
+		UPIN_CHILD_CHECK(rep, -EPERM,
+				 upin_pin(ctx, self->buf, self->len,
+					  UPIN_PIN_SHORTTERM, &h2, NULL));
+		UPIN_CHILD_CHECK(rep, -EPERM,
+				 upin_pin(ctx, self->buf, self->len,
+					  UPIN_PIN_SHORTTERM | UPIN_PIN_WRITE,
+					  &h2, NULL));
+		UPIN_CHILD_CHECK(rep, -EINVAL,
+				 upin_pin(ctx, self->buf, 0,
+					  UPIN_PIN_SHORTTERM, &h2, NULL));
+		UPIN_CHILD_CHECK(rep, 0, upin_vmpin_kb(0));
+		UPIN_CHILD_CHECK(rep, 0, upin_get_info(ctx, &info,
+						       sizeof(info)));
+		UPIN_CHILD_CHECK(rep, 0, info.nr_regions);
+
+		UPIN_CHILD_CHECK(rep, 0, upin_pin(ctx, self->buf, self->len,
+						  UPIN_PIN_WRITE, &h, NULL));
+		UPIN_CHILD_CHECK(rep, self->len / 1024, upin_vmpin_kb(0));
+		UPIN_CHILD_CHECK(rep, 0, upin_query(ctx, h, &r, sizeof(r)));
+		UPIN_CHILD_CHECK(rep, UPIN_PIN_WRITE | UPIN_PIN_LONGTERM,
+				 r.pin_flags);
+		UPIN_CHILD_CHECK(rep, BUF_PAGES, r.npages);
+		UPIN_CHILD_CHECK(rep, 0, r.nr_segments);
+		UPIN_CHILD_CHECK(rep, -EPERM, upin_segments(ctx, h, &segs,
+							    &n));
+		UPIN_CHILD_CHECK(rep, 0, upin_unpin(ctx, h));
+		UPIN_CHILD_CHECK(rep, 0, upin_vmpin_kb(0));
+		upin_close(ctx);
+		_exit(0);
+	}
+	ASSERT_EQ(0, upin_wait_child(pid, rep, msg, sizeof(msg)))
+		TH_LOG("%s", msg);
+	munmap(rep, sizeof(*rep));
+}
+
+/*
+ * The file rule: every write pin of a shared ext4 mapping, longterm (the
+ * default) or short-term, is EOPNOTSUPP; read pins of it work.
+ */
+TEST_F(lib, pin_write_shared_file)
 {
 	const char *dir = getenv("UPIN_EXT4_DIR");
 	char path[256];
@@ -310,9 +468,21 @@ TEST_F(lib, pin_longterm_write_shared_file)
 	ASSERT_EQ(-EOPNOTSUPP,
 		  upin_pin(self->ctx, map, self->len,
 			   UPIN_PIN_WRITE | UPIN_PIN_LONGTERM, &h, NULL));
+	ASSERT_EQ(-EOPNOTSUPP, upin_pin(self->ctx, map, self->len,
+					UPIN_PIN_WRITE, &h, NULL));
+	ASSERT_EQ(-EOPNOTSUPP, upin_pin(self->ctx, map, self->len,
+					UPIN_PIN_WRITE | UPIN_PIN_SHORTTERM,
+					&h, NULL));
+	ASSERT_EQ(UPIN_PIN_WRITE, pin_flags_sent());
+	ASSERT_EQ(0, upin_vmpin_kb(0));
 	ASSERT_NE(NULL, strstr(upin_strerror(-EOPNOTSUPP, UPIN_OP_PIN),
-			       "longterm write pin of a shared mapping of a file"));
-	ASSERT_EQ(0, upin_pin(self->ctx, map, self->len, UPIN_PIN_LONGTERM,
+			       "write pin of a shared mapping of a file"));
+	ASSERT_NE(NULL, strstr(upin_strerror(-EOPNOTSUPP,
+					     UPIN_OP_PIN_SHORTTERM),
+			       "write pin of a shared mapping of a file"));
+	ASSERT_EQ(0, upin_pin(self->ctx, map, self->len, 0, &h, NULL));
+	ASSERT_EQ(0, upin_unpin(self->ctx, h));
+	ASSERT_EQ(0, upin_pin(self->ctx, map, self->len, UPIN_PIN_SHORTTERM,
 			      &h, NULL));
 	ASSERT_EQ(0, upin_unpin(self->ctx, h));
 	munmap(map, self->len);
@@ -379,6 +549,9 @@ TEST_F(lib, foreign_mm)
 		UPIN_CHILD_CHECK(rep, -EPERM, upin_pin(ctx, self->buf,
 						       self->len, 0, &h2,
 						       NULL));
+		UPIN_CHILD_CHECK(rep, -EPERM,
+				 upin_pin(ctx, self->buf, self->len,
+					  UPIN_PIN_SHORTTERM, &h2, NULL));
 		UPIN_CHILD_CHECK(rep, -EPERM, upin_unpin(ctx, h));
 		UPIN_CHILD_CHECK(rep, -EPERM, upin_query(ctx, h, &region,
 							 sizeof(region)));
@@ -405,7 +578,7 @@ TEST_F(lib, query)
 		struct upin_region region;
 		uint64_t newer;
 	} big;
-	struct upin_region r;
+	struct upin_region r, *huge;
 	uint64_t h;
 
 	ASSERT_EQ(0, upin_pin(self->ctx, self->buf + 100, self->len - 200,
@@ -415,7 +588,7 @@ TEST_F(lib, query)
 	ASSERT_EQ(h, r.handle);
 	ASSERT_EQ((uintptr_t)self->buf + 100, r.addr);
 	ASSERT_EQ(self->len - 200, r.length);
-	ASSERT_EQ(UPIN_PIN_WRITE, r.pin_flags);
+	ASSERT_EQ(UPIN_PIN_WRITE | UPIN_PIN_LONGTERM, r.pin_flags);
 	ASSERT_EQ(BUF_PAGES, r.npages);
 	ASSERT_LE(1, r.nr_segments);
 	ASSERT_GE(BUF_PAGES, r.nr_segments);
@@ -429,6 +602,14 @@ TEST_F(lib, query)
 	ASSERT_EQ(-ENOENT, upin_query(self->ctx, h + 1, &r, sizeof(r)));
 	ASSERT_EQ(-EINVAL, upin_query(self->ctx, h, &r, sizeof(r) - 8));
 	ASSERT_EQ(-EINVAL, upin_query(self->ctx, h, NULL, sizeof(r)));
+
+	/* ABI 2: a size above the page size is E2BIG, even all zeros. */
+	huge = calloc(1, self->page + 1);
+	ASSERT_NE(NULL, huge);
+	ASSERT_EQ(-E2BIG, upin_query(self->ctx, h, huge, self->page + 1));
+	ASSERT_EQ(0, upin_query(self->ctx, h, huge, self->page));
+	ASSERT_EQ(BUF_PAGES, huge->npages);
+	free(huge);
 	ASSERT_EQ(0, upin_unpin(self->ctx, h));
 	ASSERT_EQ(-ENOENT, upin_query(self->ctx, h, &r, sizeof(r)));
 }
@@ -510,9 +691,10 @@ TEST_F(lib, access)
 }
 
 /*
- * A read-only short-term pin of untouched private anonymous memory pins the
- * shared zero page at every address: no two pages are contiguous, so the
- * region has one segment per page, more than the library's first guess.
+ * A read-only short-term pin (root's diagnostic) of untouched private
+ * anonymous memory pins the shared zero page at every address: no two pages
+ * are contiguous, so the region has one segment per page, more than the
+ * library's first guess. (A longterm one would unshare the zero page.)
  */
 TEST_F(lib, segments)
 {
@@ -528,8 +710,10 @@ TEST_F(lib, segments)
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, zero);
 	ASSERT_EQ(0, madvise(zero, len, MADV_NOHUGEPAGE));
-	ASSERT_EQ(0, upin_pin(self->ctx, zero, len, 0, &h, NULL));
+	ASSERT_EQ(0, upin_pin(self->ctx, zero, len, UPIN_PIN_SHORTTERM, &h,
+			      NULL));
 	ASSERT_EQ(0, upin_query(self->ctx, h, &r, sizeof(r)));
+	ASSERT_EQ(0, r.pin_flags);
 
 	before = sent_of(UPIN_IOC_SEGMENTS);
 	ASSERT_EQ(0, upin_segments(self->ctx, h, &segs, &n));
@@ -587,10 +771,15 @@ TEST_F(lib, missing_features)
 					UPIN_PIN_WRITE, &h, NULL));
 	ASSERT_EQ(-EOPNOTSUPP, upin_pin(ctx, self->buf, self->len,
 					UPIN_PIN_LONGTERM, &h, NULL));
+	/* The default is longterm: it needs the feature too. */
+	ASSERT_EQ(-EOPNOTSUPP, upin_pin(ctx, self->buf, self->len, 0, &h,
+					NULL));
 	ASSERT_EQ(pins, sent_of(UPIN_IOC_PIN));
 
-	ASSERT_EQ(0, upin_pin(ctx, self->buf, self->len, 0, &h, NULL));
+	ASSERT_EQ(0, upin_pin(ctx, self->buf, self->len, UPIN_PIN_SHORTTERM,
+			      &h, NULL));
 	ASSERT_EQ(pins + 1, sent_of(UPIN_IOC_PIN));
+	ASSERT_EQ(0, pin_flags_sent());
 	ASSERT_EQ(-EOPNOTSUPP, upin_access_write(ctx, h, 0, &c, 1));
 	ASSERT_EQ(-EOPNOTSUPP, upin_segments(ctx, h, &segs, &n));
 	ASSERT_EQ(accesses, sent_of(UPIN_IOC_ACCESS));
@@ -605,23 +794,57 @@ TEST_F(lib, missing_features)
 	fake_features_clear = UPIN_FEATURE_PIN_LONGTERM;
 	ASSERT_EQ(0, upin_open(&ctx, NULL));
 	fake_features_clear = 0;
-	ASSERT_EQ(0, upin_pin(ctx, self->buf, self->len, UPIN_PIN_WRITE, &h,
-			      NULL));
+	pins = sent_of(UPIN_IOC_PIN);
+	ASSERT_EQ(0, upin_pin(ctx, self->buf, self->len,
+			      UPIN_PIN_WRITE | UPIN_PIN_SHORTTERM, &h, NULL));
+	ASSERT_EQ(-EOPNOTSUPP, upin_pin(ctx, self->buf, self->len,
+					UPIN_PIN_WRITE, &h, NULL));
 	ASSERT_EQ(-EOPNOTSUPP, upin_pin(ctx, self->buf, self->len,
 					UPIN_PIN_WRITE | UPIN_PIN_LONGTERM,
 					&h, NULL));
+	ASSERT_EQ(pins + 1, sent_of(UPIN_IOC_PIN));
 	upin_close(ctx);
 }
 
-/* A module of another ABI version is refused at open. */
-TEST_F(lib, other_abi_version)
+/*
+ * Modules of ABI version 1 and 2 are accepted and upin_abi_version() says
+ * which; the library pins longterm with either. Versions outside
+ * [UPIN_ABI_VERSION_MIN, UPIN_ABI_VERSION] are refused at open.
+ */
+TEST_F(lib, abi_versions)
 {
-	struct upin_ctx *ctx = (struct upin_ctx *)1;
+	static const uint32_t refused[] = { 0, UPIN_ABI_VERSION + 1, ~0u };
+	struct upin_ctx *ctx;
+	struct upin_region r;
+	uint32_t v;
+	uint64_t h;
+	size_t i;
 
-	fake_abi_version = UPIN_ABI_VERSION + 1;
-	ASSERT_EQ(-EPROTO, upin_open(&ctx, NULL));
-	fake_abi_version = 0;
-	ASSERT_EQ(NULL, ctx);
+	ASSERT_EQ(1, UPIN_ABI_VERSION_MIN);
+	ASSERT_EQ(2, UPIN_ABI_VERSION);
+	for (v = UPIN_ABI_VERSION_MIN; v <= UPIN_ABI_VERSION; v++) {
+		fake_abi_version = v;
+		ctx = NULL;
+		ASSERT_EQ(0, upin_open(&ctx, NULL));
+		fake_abi_version = -1;
+		ASSERT_NE(NULL, ctx);
+		ASSERT_EQ(v, upin_abi_version(ctx));
+		ASSERT_EQ(0, upin_pin(ctx, self->buf, self->len, 0, &h, NULL));
+		ASSERT_EQ(UPIN_PIN_LONGTERM, pin_flags_sent());
+		ASSERT_EQ(0, upin_query(ctx, h, &r, sizeof(r)));
+		ASSERT_EQ(UPIN_PIN_LONGTERM, r.pin_flags);
+		upin_close(ctx);
+		ASSERT_EQ(0, upin_vmpin_kb(0));
+	}
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ctx = (struct upin_ctx *)1;
+		fake_abi_version = refused[i];
+		ASSERT_EQ(-EPROTO, upin_open(&ctx, NULL))
+			TH_LOG("abi_version %u", refused[i]);
+		fake_abi_version = -1;
+		ASSERT_EQ(NULL, ctx);
+	}
 	ASSERT_NE(NULL, strstr(upin_strerror(-EPROTO, UPIN_OP_OPEN),
 			       "ABI version"));
 }
@@ -635,22 +858,40 @@ TEST(strerror_explains)
 		enum upin_op op;
 		const char *has;
 	} cases[] = {
-		{ -EOPNOTSUPP, UPIN_OP_PIN, "longterm write pin" },
-		{ EOPNOTSUPP, UPIN_OP_PIN, "longterm write pin" },
+		{ -EOPNOTSUPP, UPIN_OP_PIN, "write pin" },
+		{ EOPNOTSUPP, UPIN_OP_PIN, "write pin of a shared mapping" },
+		{ -EOPNOTSUPP, UPIN_OP_PIN, "on every kernel" },
+		{ -EOPNOTSUPP, UPIN_OP_PIN_SHORTTERM, "write pin" },
 		{ -ENOSPC, UPIN_OP_PIN, "max_regions" },
 		{ -ENOSPC, UPIN_OP_PIN, "max_pages" },
 		{ -ENOMEM, UPIN_OP_PIN, "RLIMIT_MEMLOCK" },
 		{ -EFAULT, UPIN_OP_PIN, "PROT_NONE" },
 		{ -EINTR, UPIN_OP_PIN, "nothing stays pinned" },
+		{ -EINVAL, UPIN_OP_PIN,
+		  "UPIN_PIN_SHORTTERM with UPIN_PIN_LONGTERM" },
+		{ -EPERM, UPIN_OP_PIN_SHORTTERM, "CAP_SYS_ADMIN" },
+		{ -EPERM, UPIN_OP_PIN_SHORTTERM, "short-term pin" },
+		{ -EPERM, UPIN_OP_PIN_SHORTTERM, "another process" },
+		{ -EPERM, UPIN_OP_SEGMENTS, "CAP_SYS_ADMIN" },
+		{ -EPERM, UPIN_OP_SEGMENTS, "another process" },
 		{ -EPERM, UPIN_OP_UNPIN, "forked child" },
 		{ -EPERM, UPIN_OP_PIN, "forked child" },
 		{ -EPERM, UPIN_OP_LIST, "forked child" },
+		{ -EPERM, UPIN_OP_QUERY, "forked child" },
 		{ -EPERM, UPIN_OP_ACCESS_WRITE, "without UPIN_PIN_WRITE" },
 		{ -ENOENT, UPIN_OP_OPEN, "module loaded" },
 		{ -ENOENT, UPIN_OP_QUERY, "no region with that handle" },
 		{ -EINVAL, UPIN_OP_ACCESS_READ, "past the end of the region" },
 		{ -E2BIG, UPIN_OP_GET_INFO, "larger than the module knows" },
+		{ -E2BIG, UPIN_OP_PIN_SHORTTERM, "larger than a page" },
 		{ -ENOTTY, UPIN_OP_OPEN, "not a upin device" },
+		{ -ENOTTY, UPIN_OP_PIN_SHORTTERM,
+		  "does not know this command" },
+	};
+	/* What upin_pin() can fail with means the same, short-term or not. */
+	static const int pin_errs[] = {
+		EINVAL, EFAULT, EOPNOTSUPP, ENOMEM, ENOSPC, EINTR, E2BIG,
+		ENOTTY,
 	};
 	size_t i;
 
@@ -664,8 +905,27 @@ TEST(strerror_explains)
 		ASSERT_EQ(0, strncmp(s, strerror(abs(cases[i].err)),
 				     strlen(strerror(abs(cases[i].err)))));
 	}
+	for (i = 0; i < sizeof(pin_errs) / sizeof(pin_errs[0]); i++) {
+		ASSERT_STREQ(upin_strerror(-pin_errs[i], UPIN_OP_PIN),
+			     upin_strerror(-pin_errs[i],
+					   UPIN_OP_PIN_SHORTTERM));
+		ASSERT_STRNE(strerror(pin_errs[i]),
+			     upin_strerror(-pin_errs[i],
+					   UPIN_OP_PIN_SHORTTERM));
+	}
+	/* The rules' EPERMs are not the owner's, nor each other's. */
+	ASSERT_STRNE(upin_strerror(-EPERM, UPIN_OP_PIN),
+		     upin_strerror(-EPERM, UPIN_OP_PIN_SHORTTERM));
+	ASSERT_STRNE(upin_strerror(-EPERM, UPIN_OP_QUERY),
+		     upin_strerror(-EPERM, UPIN_OP_SEGMENTS));
+	ASSERT_STRNE(upin_strerror(-EPERM, UPIN_OP_PIN_SHORTTERM),
+		     upin_strerror(-EPERM, UPIN_OP_SEGMENTS));
+	ASSERT_EQ(NULL, strstr(upin_strerror(-EPERM, UPIN_OP_PIN),
+			       "CAP_SYS_ADMIN"));
 	/* No upin meaning: the C library's text alone. */
 	ASSERT_STREQ(strerror(EXDEV), upin_strerror(-EXDEV, UPIN_OP_PIN));
+	ASSERT_STREQ(strerror(EXDEV),
+		     upin_strerror(-EXDEV, UPIN_OP_PIN_SHORTTERM));
 	ASSERT_STREQ(strerror(ENOMEM), upin_strerror(-ENOMEM, UPIN_OP_LIST));
 	ASSERT_STREQ(strerror(EPERM), upin_strerror(-EPERM, UPIN_OP_OPEN));
 	ASSERT_NE(NULL, upin_strerror(-EINVAL, (enum upin_op)999));

@@ -82,7 +82,7 @@ check_help "info --help" "$UPINCTL" info --help <<'EOF'
 Usage: upinctl info
 EOF
 check_help "pin --help" "$UPINCTL" pin --help <<'EOF'
-Usage: upinctl pin --size SIZE [MEMORY] [--write] [--longterm] [--hold SECONDS]
+Usage: upinctl pin --size SIZE [MEMORY] [--write] [--short] [--hold SECONDS]
 EOF
 check_help "stat --help" "$UPINCTL" stat -h <<'EOF'
 Usage: upinctl stat [--file PATH]
@@ -106,6 +106,12 @@ EOF
 check "pin --hold without a value" 2 "$UPINCTL" pin --size 1M --hold <<'EOF'
 upinctl: pin: option --hold needs a value (see upinctl pin --help)
 EOF
+check "pin --short --longterm" 2 "$UPINCTL" pin --size 1M --short --longterm <<'EOF'
+upinctl: pin: give one of --longterm, --short (see upinctl pin --help)
+EOF
+check "pin -l --short" 2 "$UPINCTL" pin --size 1M -l --short <<'EOF'
+upinctl: pin: give one of --longterm, --short (see upinctl pin --help)
+EOF
 check "info with an unknown option" 2 "$UPINCTL" info --all <<'EOF'
 upinctl: info: unknown option --all (see upinctl info --help)
 EOF
@@ -114,7 +120,7 @@ EOF
 
 check "info" 0 "$UPINCTL" info <<'EOF'
 device               /dev/upin
-abi_version          1
+abi_version          2
 page_size            4096
 features             0xf (pin_write pin_longterm access_write segments)
 max_regions          65536 per context
@@ -131,15 +137,41 @@ EOF
 
 # --- pin -------------------------------------------------------------------
 
+# Longterm by default; root sees the segments.
 check "pin --size 1M --write" 0 "$UPINCTL" pin --size 1M --write <<'EOF'
 range     ADDR+1M
 memory    anonymous
-flags     write
+flags     write,longterm
 handle    1
 pages     256
 segments  N
 metadata  N bytes
 VmPin     1024 kB
+unpinned  VmPin 0 kB
+EOF
+# The short-term diagnostic, for root.
+check "pin --size 64K --write --short" 0 \
+	"$UPINCTL" pin --size 64K --write --short <<'EOF'
+range     ADDR+64K
+memory    anonymous
+flags     write,short-term
+handle    1
+pages     16
+segments  N
+metadata  N bytes
+VmPin     64 kB
+unpinned  VmPin 0 kB
+EOF
+check "pin --memfd --size 64K --short" 0 \
+	"$UPINCTL" pin --memfd --size 64K --short <<'EOF'
+range     ADDR+64K
+memory    memfd
+flags     read,short-term
+handle    1
+pages     16
+segments  N
+metadata  N bytes
+VmPin     64 kB
 unpinned  VmPin 0 kB
 EOF
 check "pin --thp --size 4M --write --longterm" 0 \
@@ -198,9 +230,30 @@ metadata  N bytes
 VmPin     1024 kB
 unpinned  VmPin 0 kB
 EOF
+	check "pin --file on ext4 --short (read-only)" 0 \
+		"$UPINCTL" pin --file "$f" --size 64K --short <<EOF
+range     ADDR+64K
+memory    file $f
+flags     read,short-term
+handle    1
+pages     16
+segments  N
+metadata  N bytes
+VmPin     64 kB
+unpinned  VmPin 0 kB
+EOF
+	# The file rule: every write pin, longterm or short-term.
 	check "pin --file on ext4 --write --longterm: EOPNOTSUPP" 1 \
 		"$UPINCTL" pin --file "$f" --size 64K --write --longterm <<'EOF'
-upinctl: pin ADDR+64K: Operation not supported (longterm write pin of a shared ext4 mapping)
+upinctl: pin ADDR+64K: Operation not supported (write pin of a shared ext4 mapping: the file system tracks dirty pages)
+EOF
+	check "pin --file on ext4 --write: EOPNOTSUPP" 1 \
+		"$UPINCTL" pin --file "$f" --write <<'EOF'
+upinctl: pin ADDR+1M: Operation not supported (write pin of a shared ext4 mapping: the file system tracks dirty pages)
+EOF
+	check "pin --file on ext4 --write --short: EOPNOTSUPP" 1 \
+		"$UPINCTL" pin --file "$f" --size 64K --write --short <<'EOF'
+upinctl: pin ADDR+64K: Operation not supported (write pin of a shared ext4 mapping: the file system tracks dirty pages)
 EOF
 	check "pin --file shorter than --size" 1 \
 		"$UPINCTL" pin --file "$f" --size 2M <<EOF
@@ -213,7 +266,8 @@ else
 fi
 
 # As nobody: the node is root's (EACCES); through a node of its own, a pin
-# past RLIMIT_MEMLOCK (ENOMEM).
+# past RLIMIT_MEMLOCK (ENOMEM), a longterm pin within it that works but
+# shows no segments, and a short-term pin (EPERM: CAP_SYS_ADMIN only).
 dev=$(cat /sys/class/misc/upin/dev 2>/dev/null)
 if [ -n "$dev" ] && mknod "$T/upin" c "${dev%:*}" "${dev#*:}" &&
    chmod 0666 "$T/upin" && chmod 0755 "$T"; then
@@ -225,6 +279,24 @@ EOF
 		su -s /bin/sh nobody -c \
 		"ulimit -l 512 && $UPINCTL --device $T/upin pin --size 1M" <<'EOF'
 upinctl: pin ADDR+1M: Cannot allocate memory (the pin would take the process's pinned memory past RLIMIT_MEMLOCK: raise ulimit -l, or pin with CAP_IPC_LOCK)
+EOF
+	check "pin as nobody: longterm, segments withheld" 0 \
+		su -s /bin/sh nobody -c \
+		"ulimit -l 512 && $UPINCTL --device $T/upin pin --size 64K" <<'EOF'
+range     ADDR+64K
+memory    anonymous
+flags     read,longterm
+handle    1
+pages     16
+segments  (needs CAP_SYS_ADMIN)
+metadata  N bytes
+VmPin     64 kB
+unpinned  VmPin 0 kB
+EOF
+	check "pin --short as nobody: EPERM" 1 \
+		su -s /bin/sh nobody -c \
+		"ulimit -l 512 && $UPINCTL --device $T/upin pin --size 64K --short" <<'EOF'
+upinctl: pin ADDR+64K: Operation not permitted (a short-term pin, without UPIN_PIN_LONGTERM, is a diagnostic that needs CAP_SYS_ADMIN: every region is held across calls, so it is a longterm pin; or the context belongs to another process)
 EOF
 	rm -f "$T/upin"
 else
@@ -240,11 +312,12 @@ region pid=212 handle=1 addr=0x7f5a3c000000 length=65536 flags=write,longterm np
 region pid=212 handle=3 addr=0x7f5a3c200000 length=2097152 flags=read npages=512 segments=1
 context pid=300 comm=two words regions=0 pinned_pages=0
 EOF
+# debugfs says "read" or "write" for a short-term pin: stat says so.
 check "stat --file" 0 "$UPINCTL" stat --file "$T/regions" <<'EOF'
-PID     COMMAND          HANDLE ADDRESS              LENGTH FLAGS             PAGES SEGMENTS
-212     upin_abi_test         1 ADDR          64K write,longterm       16        3
-212     upin_abi_test         3 ADDR           2M read                512        1
-300     two words             - -                         - -                     0        -
+PID     COMMAND          HANDLE ADDRESS              LENGTH FLAGS               PAGES SEGMENTS
+212     upin_abi_test         1 ADDR          64K write,longterm         16        3
+212     upin_abi_test         3 ADDR           2M read,short-term       512        1
+300     two words             - -                         - -                       0        -
 2 contexts, 2 regions, 528 pages pinned
 EOF
 check "stat, no such file" 1 "$UPINCTL" stat --file "$T/none" <<EOF
@@ -272,8 +345,8 @@ exec 3<&-
 cat "$T/out" "$T/err" | mask |
 	awk -v pid="$pid" '$1 == pid { $1 = "PID"; $NF = "N" } { print }' >"$T/got"
 cat >"$T/want" <<'EOF'
-PID     COMMAND          HANDLE ADDRESS              LENGTH FLAGS             PAGES SEGMENTS
-PID upinctl 1 ADDR 64K write 16 N
+PID     COMMAND          HANDLE ADDRESS              LENGTH FLAGS               PAGES SEGMENTS
+PID upinctl 1 ADDR 64K write,longterm 16 N
 1 context, 1 region, 16 pages pinned
 EOF
 compare "stat while upinctl pin --hold holds a region" 0 "$rc"
@@ -281,7 +354,7 @@ mask <"$T/held" >"$T/got"
 cat >"$T/want" <<'EOF'
 range     ADDR+64K
 memory    anonymous
-flags     write
+flags     write,longterm
 handle    1
 pages     16
 segments  N

@@ -2,9 +2,11 @@
 /*
  * upin-example: the smallest complete use of libupin.
  *
- * Pins a buffer for writing, lets the kernel write into the pinned pages as
- * a device would (upin_access_write()), reads the buffer back through the
- * process's own mapping, and unpins. Build it against an installed libupin:
+ * Pins a buffer for writing (longterm, as upin_pin() always does unless
+ * asked for the short-term diagnostic), lets the kernel write into the
+ * pinned pages as a device would (upin_access_write()), reads the buffer
+ * back through the process's own mapping, and unpins. Build it against an
+ * installed libupin:
  *
  *   cc -o upin-example example.c $(pkg-config --cflags --libs upin)
  *

@@ -2,10 +2,11 @@
 /*
  * libupin: the ioctls of /dev/upin as C functions (see include/libupin.h).
  *
- * A context is the file descriptor and the feature bits the module reported
- * when it was opened. Nothing in it changes after upin_open(), so calls on
- * one context from many threads need no lock: each call builds its own
- * argument struct on its stack and the kernel serialises what it must.
+ * A context is the file descriptor, the ABI version and the feature bits the
+ * module reported when it was opened. Nothing in it changes after
+ * upin_open(), so calls on one context from many threads need no lock: each
+ * call builds its own argument struct on its stack and the kernel serialises
+ * what it must.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +33,7 @@
 
 struct upin_ctx {
 	int fd;
+	uint32_t abi_version;
 	uint64_t features;
 };
 
@@ -77,10 +79,12 @@ int upin_open(struct upin_ctx **ctxp, const char *path)
 	ret = upin_ioctl(ctx, UPIN_IOC_GET_INFO, &info);
 	if (ret)
 		goto err_close;
-	if (info.abi_version != UPIN_ABI_VERSION) {
+	if (info.abi_version < UPIN_ABI_VERSION_MIN ||
+	    info.abi_version > UPIN_ABI_VERSION) {
 		ret = -EPROTO;
 		goto err_close;
 	}
+	ctx->abi_version = info.abi_version;
 	ctx->features = info.features;
 	*ctxp = ctx;
 	return 0;
@@ -103,6 +107,11 @@ void upin_close(struct upin_ctx *ctx)
 int upin_fd(const struct upin_ctx *ctx)
 {
 	return ctx->fd;
+}
+
+uint32_t upin_abi_version(const struct upin_ctx *ctx)
+{
+	return ctx->abi_version;
 }
 
 uint64_t upin_features(const struct upin_ctx *ctx)
@@ -135,7 +144,6 @@ int upin_pin(struct upin_ctx *ctx, const void *addr, size_t length,
 {
 	struct upin_pin cmd = {
 		.size = sizeof(cmd),
-		.flags = flags,
 		.addr = (uintptr_t)addr,
 		.length = length,
 	};
@@ -143,12 +151,24 @@ int upin_pin(struct upin_ctx *ctx, const void *addr, size_t length,
 
 	if (!handle)
 		return -EINVAL;
+	/*
+	 * Every region is held across calls: longterm, unless the caller
+	 * asks for the short-term diagnostic, whose bit is the library's.
+	 */
+	if (flags & UPIN_PIN_SHORTTERM) {
+		if (flags & UPIN_PIN_LONGTERM)
+			return -EINVAL;
+		flags &= ~UPIN_PIN_SHORTTERM;
+	} else {
+		flags |= UPIN_PIN_LONGTERM;
+	}
 	if (((flags & UPIN_PIN_WRITE) &&
 	     !upin_has(ctx, UPIN_FEATURE_PIN_WRITE)) ||
 	    ((flags & UPIN_PIN_LONGTERM) &&
 	     !upin_has(ctx, UPIN_FEATURE_PIN_LONGTERM)))
 		return -EOPNOTSUPP;
 
+	cmd.flags = flags;
 	ret = upin_ioctl(ctx, UPIN_IOC_PIN, &cmd);
 	if (ret)
 		return ret;
@@ -311,6 +331,9 @@ int upin_access_write(struct upin_ctx *ctx, uint64_t handle, uint64_t offset,
 
 #define UPIN_OPS_ALL		(~0u)
 #define UPIN_OP(op)		(1u << (op))
+/* upin_pin(), longterm or short-term. */
+#define UPIN_OPS_PIN		(UPIN_OP(UPIN_OP_PIN) | \
+				 UPIN_OP(UPIN_OP_PIN_SHORTTERM))
 /* Every command that names memory or regions: only the opener may call. */
 #define UPIN_OPS_OWNER		(UPIN_OPS_ALL & ~UPIN_OP(UPIN_OP_OPEN) & \
 				 ~UPIN_OP(UPIN_OP_GET_INFO))
@@ -350,25 +373,32 @@ static const struct upin_explanation upin_explanations[] = {
 	  "Inappropriate ioctl for device (not a upin device)"
 	},
 	{ EPROTO, UPIN_OP(UPIN_OP_OPEN),
-	  "Protocol error (the upin module speaks another ABI version than this libupin)"
+	  "Protocol error (the upin module speaks an ABI version this libupin does not know)"
 	},
-	{ EINVAL, UPIN_OP(UPIN_OP_PIN),
-	  "Invalid argument (a zero length, or a range that wraps or leaves the user address space)"
+	{ EINVAL, UPIN_OPS_PIN,
+	  "Invalid argument (a zero length, a range that wraps or leaves the user address space, or UPIN_PIN_SHORTTERM with UPIN_PIN_LONGTERM)"
 	},
-	{ EFAULT, UPIN_OP(UPIN_OP_PIN),
+	{ EFAULT, UPIN_OPS_PIN,
 	  "Bad address (a page of the range is unmapped, PROT_NONE, or read-only for a write pin)"
 	},
-	{ EOPNOTSUPP, UPIN_OP(UPIN_OP_PIN),
-	  "Operation not supported (a longterm write pin of a shared mapping of a file that needs dirty tracking, which upin refuses on every kernel; or a pin flag the module lacks)"
+	{ EOPNOTSUPP, UPIN_OPS_PIN,
+	  "Operation not supported (a write pin of a shared mapping of a file that needs dirty tracking (ext4, xfs, ...: not shmem, memfd or hugetlbfs), which upin refuses on every kernel; or a pin flag the module lacks)"
 	},
-	{ ENOMEM, UPIN_OP(UPIN_OP_PIN),
+	{ ENOMEM, UPIN_OPS_PIN,
 	  "Cannot allocate memory (the pin would take the process's pinned memory past RLIMIT_MEMLOCK: raise ulimit -l, or pin with CAP_IPC_LOCK)"
 	},
-	{ ENOSPC, UPIN_OP(UPIN_OP_PIN),
+	{ ENOSPC, UPIN_OPS_PIN,
 	  "No space left on device (the context holds max_regions regions, or the pin would pass the module-wide max_pages)"
 	},
-	{ EINTR, UPIN_OP(UPIN_OP_PIN),
+	{ EINTR, UPIN_OPS_PIN,
 	  "Interrupted system call (a fatal signal arrived while pinning; nothing stays pinned)"
+	},
+	/* The EPERMs of particular rules come before the owner's. */
+	{ EPERM, UPIN_OP(UPIN_OP_PIN_SHORTTERM),
+	  "Operation not permitted (a short-term pin, without UPIN_PIN_LONGTERM, is a diagnostic that needs CAP_SYS_ADMIN: every region is held across calls, so it is a longterm pin; or the context belongs to another process)"
+	},
+	{ EPERM, UPIN_OP(UPIN_OP_SEGMENTS),
+	  "Operation not permitted (the physical layout of a region needs CAP_SYS_ADMIN; or the context belongs to another process)"
 	},
 	{ EPERM, UPIN_OP(UPIN_OP_ACCESS_WRITE),
 	  "Operation not permitted (the region was pinned without UPIN_PIN_WRITE, or the context belongs to another process)"
@@ -389,7 +419,7 @@ static const struct upin_explanation upin_explanations[] = {
 	  "Invalid argument (the struct size is below its first released layout)"
 	},
 	{ E2BIG, UPIN_OPS_ALL,
-	  "Argument list too long (the struct is larger than the module knows and its extra bytes are not zero)"
+	  "Argument list too long (the struct is larger than the module knows and its extra bytes are not zero, or larger than a page)"
 	},
 	{ ENOTTY, UPIN_OPS_ALL,
 	  "Inappropriate ioctl for device (the upin module does not know this command)"

@@ -3,7 +3,7 @@
  * upinctl: look at and try out /dev/upin from the shell.
  *
  *   upinctl info   the module's ABI version, features, limits, pinned pages
- *   upinctl pin    pin a buffer, report the region, unpin it
+ *   upinctl pin    pin a buffer (longterm), report the region, unpin it
  *   upinctl stat   every open context and its regions, from debugfs
  *
  * Built on libupin. Exit status: 0 success, 1 failure, 2 usage error.
@@ -240,10 +240,11 @@ struct buffer {
 
 static void usage_pin(FILE *f)
 {
-	fputs("Usage: upinctl pin --size SIZE [MEMORY] [--write] [--longterm] [--hold SECONDS]\n"
+	fputs("Usage: upinctl pin --size SIZE [MEMORY] [--write] [--short] [--hold SECONDS]\n"
 	      "\n"
 	      "Map a buffer, pin it through upin, print the region (handle, pages,\n"
-	      "physically contiguous segments) and the process's VmPin, then unpin.\n"
+	      "physically contiguous segments: root only) and the process's VmPin,\n"
+	      "then unpin.\n"
 	      "\n"
 	      "  -s, --size SIZE      bytes to pin: 4096, 64K, 64M, 1G (binary units);\n"
 	      "                       with --file, the file's size by default\n"
@@ -259,14 +260,18 @@ static void usage_pin(FILE *f)
 	      "Pin:\n"
 	      "  -w, --write          the device may write the pages (UPIN_PIN_WRITE)\n"
 	      "  -l, --longterm       the pin may be held indefinitely\n"
-	      "                       (UPIN_PIN_LONGTERM)\n"
+	      "                       (UPIN_PIN_LONGTERM): the default, since every\n"
+	      "                       region is held across calls\n"
+	      "      --short          a short-term pin instead (no UPIN_PIN_LONGTERM),\n"
+	      "                       the diagnostic of what longterm changes; needs\n"
+	      "                       root (CAP_SYS_ADMIN)\n"
 	      "      --hold SECONDS   keep the pin so long before unpinning; SIGINT or\n"
 	      "                       SIGTERM end the wait early\n"
 	      "  -h, --help           this text\n",
 	      f);
 }
 
-/* The file system of @path by name, for the longterm write pin error. */
+/* The file system of @path by name, for the write pin error. */
 static const char *fs_name(const char *path, char *buf, size_t len)
 {
 	static const struct { long magic; const char *name; } fs[] = {
@@ -421,10 +426,20 @@ static void hold(unsigned long seconds)
 		;
 }
 
+/* Whether the module has the pin flags upinctl sends: WRITE, LONGTERM. */
+static bool has_pin_features(const struct upin_ctx *ctx, bool shortterm)
+{
+	uint64_t need = UPIN_FEATURE_PIN_WRITE;
+
+	if (!shortterm)
+		need |= UPIN_FEATURE_PIN_LONGTERM;
+	return (upin_features(ctx) & need) == need;
+}
+
 static int cmd_pin(int argc, char **argv)
 {
 	enum { OPT_ANON = 256, OPT_THP, OPT_HUGETLB, OPT_MEMFD, OPT_FILE,
-	       OPT_HOLD };
+	       OPT_HOLD, OPT_SHORT };
 	static const struct option opts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "anon", no_argument, NULL, OPT_ANON },
@@ -434,6 +449,7 @@ static int cmd_pin(int argc, char **argv)
 		{ "file", required_argument, NULL, OPT_FILE },
 		{ "write", no_argument, NULL, 'w' },
 		{ "longterm", no_argument, NULL, 'l' },
+		{ "short", no_argument, NULL, OPT_SHORT },
 		{ "hold", required_argument, NULL, OPT_HOLD },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -446,6 +462,8 @@ static int cmd_pin(int argc, char **argv)
 	uint64_t handle, npages;
 	struct upin_ctx *ctx;
 	char sz[32], fsbuf[32];
+	bool longterm = false, shortterm = false;
+	enum upin_op op = UPIN_OP_PIN;
 	uint32_t flags = 0;
 	int c, ret, rc = 1;
 	char *end;
@@ -473,7 +491,10 @@ static int cmd_pin(int argc, char **argv)
 			flags |= UPIN_PIN_WRITE;
 			break;
 		case 'l':
-			flags |= UPIN_PIN_LONGTERM;
+			longterm = true;
+			break;
+		case OPT_SHORT:
+			shortterm = true;
 			break;
 		case OPT_HOLD:
 			errno = 0;
@@ -491,6 +512,13 @@ static int cmd_pin(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("pin", "unexpected argument '%s'", argv[optind]);
+	if (longterm && shortterm)
+		usage_error("pin", "give one of --longterm, --short");
+	if (shortterm) {
+		/* libupin pins longterm unless told otherwise. */
+		flags |= UPIN_PIN_SHORTTERM;
+		op = UPIN_OP_PIN_SHORTTERM;
+	}
 	if (!have_size && b.kind != MEM_FILE)
 		usage_error("pin", "--size is required");
 	if (b.size > SIZE_MAX - THP_SIZE)
@@ -504,15 +532,21 @@ static int cmd_pin(int argc, char **argv)
 
 	fmt_size(b.size, sz, sizeof(sz));
 	ret = upin_pin(ctx, b.addr, b.size, flags, &handle, &npages);
+	/*
+	 * The module has the flags, so EOPNOTSUPP is the file rule: upin
+	 * refuses every write pin of a shared mapping of a file whose
+	 * pages the file system tracks dirty.
+	 */
 	if (ret == -EOPNOTSUPP && b.kind == MEM_FILE &&
-	    (flags & UPIN_PIN_WRITE) && (flags & UPIN_PIN_LONGTERM)) {
-		err_line("pin %p+%s: %s (longterm write pin of a shared %s mapping)",
+	    (flags & UPIN_PIN_WRITE) && has_pin_features(ctx, shortterm)) {
+		err_line("pin %p+%s: %s (write pin of a shared %s mapping: %s)",
 			 (void *)b.addr, sz, strerror(EOPNOTSUPP),
-			 fs_name(b.path, fsbuf, sizeof(fsbuf)));
+			 fs_name(b.path, fsbuf, sizeof(fsbuf)),
+			 "the file system tracks dirty pages");
 		goto out_unmap;
 	} else if (ret) {
 		err_line("pin %p+%s: %s", (void *)b.addr, sz,
-			 upin_strerror(ret, UPIN_OP_PIN));
+			 upin_strerror(ret, op));
 		goto out_unmap;
 	}
 
@@ -525,12 +559,19 @@ static int cmd_pin(int argc, char **argv)
 	printf("range     %p+%s\n", (void *)b.addr, sz);
 	printf("memory    %s%s%s\n", mem_names[b.kind], b.path ? " " : "",
 	       b.path ? b.path : "");
-	printf("flags     %s%s%s\n", flags & UPIN_PIN_WRITE ? "write" : "read",
-	       flags & UPIN_PIN_LONGTERM ? "," : "",
-	       flags & UPIN_PIN_LONGTERM ? "longterm" : "");
+	/* As the kernel holds the region. */
+	printf("flags     %s,%s\n",
+	       region.pin_flags & UPIN_PIN_WRITE ? "write" : "read",
+	       region.pin_flags & UPIN_PIN_LONGTERM ?
+	       "longterm" : "short-term");
 	printf("handle    %llu\n", (unsigned long long)handle);
 	printf("pages     %llu\n", (unsigned long long)npages);
-	printf("segments  %llu\n", (unsigned long long)region.nr_segments);
+	/* A region has a segment at least: 0 is the count withheld. */
+	if (region.nr_segments)
+		printf("segments  %llu\n",
+		       (unsigned long long)region.nr_segments);
+	else
+		printf("segments  (needs CAP_SYS_ADMIN)\n");
 	if (!upin_get_info(ctx, &info, sizeof(info)))
 		printf("metadata  %llu bytes\n",
 		       (unsigned long long)info.metadata_bytes);
@@ -596,8 +637,21 @@ static void stat_row(const char *pid, const char *comm, const char *handle,
 		     const char *addr, const char *length, const char *flags,
 		     const char *pages, const char *segs)
 {
-	printf("%-7s %-16s %6s %-18s %8s %-14s %8s %8s\n", pid, comm, handle,
+	printf("%-7s %-16s %6s %-18s %8s %-16s %8s %8s\n", pid, comm, handle,
 	       addr, length, flags, pages, segs);
+}
+
+/*
+ * debugfs names a region's flags "read" or "write", with ",longterm" for a
+ * longterm pin: say "short-term" for the others, as upinctl pin does.
+ */
+static const char *stat_flags(const char *flags)
+{
+	if (!strcmp(flags, "read"))
+		return "read,short-term";
+	if (!strcmp(flags, "write"))
+		return "write,short-term";
+	return flags;
 }
 
 static int cmd_stat(int argc, char **argv)
@@ -663,7 +717,8 @@ static int cmd_stat(int argc, char **argv)
 			stat_row(kv(line, "pid", pid, sizeof(pid)), comm,
 				 kv(line, "handle", handle, sizeof(handle)),
 				 kv(line, "addr", addr, sizeof(addr)), length,
-				 kv(line, "flags", flags, sizeof(flags)),
+				 stat_flags(kv(line, "flags", flags,
+					       sizeof(flags))),
 				 pages, kv(line, "segments", segs, sizeof(segs)));
 			regions++;
 			pending = false;
@@ -694,7 +749,8 @@ static void usage_main(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  info     the module's ABI version, features, limits, pinned pages\n"
-	      "  pin      pin a buffer, print the region and VmPin, unpin it\n"
+	      "  pin      pin a buffer (longterm), print the region and VmPin,\n"
+	      "           unpin it\n"
 	      "  stat     every open context and its regions (debugfs, root)\n"
 	      "\n"
 	      "Options:\n"
