@@ -20,6 +20,42 @@ upin_die()
 	exit 1
 }
 
+# upin_accel KERNEL: print kvm when guests can run on KVM, else tcg
+# (UPIN_VM_ACCEL=tcg forces tcg). A /dev/kvm that opens is not enough:
+# under nested virtualization it can be there and a guest kernel never
+# start on it (seen on this project's CI machines: silence after SeaBIOS,
+# every guest killed at its timeout). So boot KERNEL on KVM once, without
+# an initramfs: a working KVM prints "Linux version" at once and panics
+# within a second for want of a root file system. The verdict is kept for
+# the host's boot (its boot_id) in UPIN_CACHE.
+upin_accel()
+{
+	local kernel=$1 boot_id stamp out
+
+	if [ "${UPIN_VM_ACCEL:-}" = tcg ] || [ ! -c /dev/kvm ] ||
+	   ! (exec 3<>/dev/kvm) 2>/dev/null; then
+		echo tcg
+		return
+	fi
+	boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
+	stamp=$UPIN_CACHE/kvm-probe.$boot_id
+	if [ ! -f "$stamp" ]; then
+		mkdir -p "$UPIN_CACHE"
+		out=$(timeout -k 5 30 qemu-system-x86_64 -m 256M -smp 1 \
+			-nographic -no-reboot -nic none -monitor none \
+			-accel kvm -cpu host -kernel "$kernel" \
+			-append "console=ttyS0 panic=-1" -serial stdio \
+			</dev/null 2>&1)
+		if grep -aq 'Linux version' <<<"$out"; then
+			echo kvm >"$stamp"
+		else
+			echo tcg >"$stamp"
+			upin_log "/dev/kvm is there but a kernel does not start on it: using TCG (UPIN_CACHE/${stamp##*/})"
+		fi
+	fi
+	cat "$stamp"
+}
+
 # Root runs apt itself; anyone else goes through sudo when it is there.
 upin_as_root()
 {
