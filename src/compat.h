@@ -11,6 +11,7 @@
  * experimental).
  *
  * Shims below: UPIN_COMPAT_NO_VMA_TEST (before 7.0),
+ * UPIN_COMPAT_NO_FD_FILE (before 6.12),
  * UPIN_COMPAT_NO_COW_UNSHARE (6.1), UPIN_COMPAT_GUP_VMAS (6.1),
  * UPIN_COMPAT_NO_GUP_TEST_LONGTERM (6.1), folio_is_longterm_pinnable()
  * (CONFIG_CMA).
@@ -70,6 +71,17 @@ static inline bool vma_test(const struct vm_area_struct *vma, int bit)
 {
 	return vma->vm_flags & BIT(bit);
 }
+#endif
+
+/*
+ * Linux 6.12, "introduce fd_file(), convert all accessors to it": struct fd
+ * became opaque, its file read with fd_file(). Give older kernels the
+ * accessor (main.c, upin_region_get_fd()).
+ *
+ * Probe (src/Kbuild): include/linux/file.h defines fd_file().
+ */
+#ifdef UPIN_COMPAT_NO_FD_FILE
+#define fd_file(f) ((f).file)
 #endif
 
 /*

@@ -35,6 +35,7 @@ struct upin_ctx *upin_ctx_create(void)
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
 
+	refcount_set(&ctx->users, 1);
 	xa_init_flags(&ctx->regions, XA_FLAGS_ACCOUNT);
 	ctx->max_regions = upin_max_regions;
 	ctx->mm = current->mm;
@@ -47,13 +48,15 @@ struct upin_ctx *upin_ctx_create(void)
 }
 
 /**
- * upin_ctx_destroy() - release everything a context holds, and free it
+ * upin_ctx_destroy() - release everything a context holds
  * @ctx: a context no command can reach any more (the file's last reference
  *       is gone)
  *
- * Unpins every region and returns its charges to the mm and user that were
+ * Drops every region: each is unpinned now, or when the last driver that
+ * maps it lets go, and its charges go back to the mm and user that were
  * charged, whatever task runs this: the last closer, or an exiting process
- * that has already dropped its mm.
+ * that has already dropped its mm. The context itself is freed with its
+ * last region.
  */
 void upin_ctx_destroy(struct upin_ctx *ctx)
 {
@@ -67,6 +70,20 @@ void upin_ctx_destroy(struct upin_ctx *ctx)
 		cond_resched();
 	}
 	xa_destroy(&ctx->regions);
+	upin_ctx_put(ctx);
+}
+
+/**
+ * upin_ctx_put() - drop a reference to a context; the last one frees it
+ * @ctx: the context
+ *
+ * The last reference is the file's or a region's: by then no region is
+ * left, so the mm and the user can go.
+ */
+void upin_ctx_put(struct upin_ctx *ctx)
+{
+	if (!refcount_dec_and_test(&ctx->users))
+		return;
 	free_uid(ctx->user);
 	mmdrop(ctx->mm);
 	kfree(ctx);

@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -323,6 +324,58 @@ static int upin_fops_release(struct inode *inode, struct file *filp)
 	upin_ctx_destroy(filp->private_data);
 	return 0;
 }
+
+static const struct file_operations upin_fops;
+
+/**
+ * upin_region_get() - a driver's reference to a region of a upin file
+ * @file: an open file of /dev/upin, as the driver got it from the process
+ * @handle: a handle of that file's context
+ *
+ * The same rules as the ioctls: the calling process must be the one whose
+ * memory the context pins (a forked child or a receiver of the file over
+ * SCM_RIGHTS is refused), and the handle must be the context's. The
+ * reference keeps the region pinned after UNPIN or close() until
+ * upin_region_put(); see include/linux/upin_dma.h.
+ *
+ * Return: the region, or ERR_PTR(-EINVAL) (not a upin file), -EPERM
+ * (another process's context) or -ENOENT (no such handle).
+ */
+struct upin_kregion *upin_region_get(struct file *file, u64 handle)
+{
+	struct upin_ctx *ctx;
+	struct upin_kregion *region;
+
+	if (!file || file->f_op != &upin_fops)
+		return ERR_PTR(-EINVAL);
+	ctx = file->private_data;
+	if (current->mm != ctx->mm)
+		return ERR_PTR(-EPERM);
+	region = upin_ctx_get_region(ctx, handle);
+	return region ?: ERR_PTR(-ENOENT);
+}
+EXPORT_SYMBOL_NS_GPL(upin_region_get, UPIN_NS);
+
+/**
+ * upin_region_get_fd() - upin_region_get() of a file descriptor
+ * @fd: a descriptor of the calling process, of an open /dev/upin
+ * @handle: a handle of that file's context
+ *
+ * Return: as upin_region_get(), and ERR_PTR(-EBADF) for a descriptor that
+ * is not open.
+ */
+struct upin_kregion *upin_region_get_fd(int fd, u64 handle)
+{
+	struct upin_kregion *region;
+	struct fd f = fdget(fd);
+
+	if (!fd_file(f))
+		return ERR_PTR(-EBADF);
+	region = upin_region_get(fd_file(f), handle);
+	fdput(f);
+	return region;
+}
+EXPORT_SYMBOL_NS_GPL(upin_region_get_fd, UPIN_NS);
 
 static const struct file_operations upin_fops = {
 	.owner = THIS_MODULE,

@@ -47,6 +47,8 @@
 #include <linux/highmem.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -532,6 +534,7 @@ struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
 	if (!region)
 		return ERR_PTR(-ENOMEM);
 	refcount_set(&region->users, 1);
+	refcount_inc(&ctx->users);
 	region->ctx = ctx;
 	region->addr = addr;
 	region->length = length;
@@ -607,13 +610,21 @@ void upin_region_unpin(struct upin_kregion *region)
  */
 void upin_region_free(struct upin_kregion *region)
 {
+	struct upin_ctx *ctx = region->ctx;
+
 	WARN_ON_ONCE(region->nr_entries);
 	kmem_cache_free(upin_region_cache, region);
+	upin_ctx_put(ctx);
 }
 
 /**
  * upin_region_put() - drop a reference; the last one unpins and frees
  * @region: the region
+ *
+ * For drivers: drops the reference of upin_region_get() or
+ * upin_region_get_fd(). The last put, which may be a driver's, unpins the
+ * pages (dirtying those of a write pin) and returns the charges to the mm
+ * and user that pinned them. May sleep.
  */
 void upin_region_put(struct upin_kregion *region)
 {
@@ -621,6 +632,96 @@ void upin_region_put(struct upin_kregion *region)
 		return;
 	upin_unpin_region(region);
 	upin_region_free(region);
+}
+EXPORT_SYMBOL_NS_GPL(upin_region_put, UPIN_NS);
+
+/*
+ * The scatterlist being built by upin_region_sg_table(): counting entries
+ * while @sg is NULL, else filling them.
+ */
+struct upin_sg_builder {
+	struct scatterlist *sg;
+	unsigned long nents;
+	unsigned long start;
+	unsigned long len;
+	unsigned long max;
+};
+
+static void upin_sg_emit(struct upin_sg_builder *b)
+{
+	if (!b->len)
+		return;
+	if (b->sg) {
+		sg_set_page(b->sg, pfn_to_page(b->start), b->len << PAGE_SHIFT,
+			    0);
+		b->sg = sg_next(b->sg);
+	}
+	b->nents++;
+	b->len = 0;
+}
+
+/* Walk the region's spans into entries: merge what touches, split at max. */
+static void upin_sg_walk(struct upin_kregion *region,
+			 struct upin_sg_builder *b)
+{
+	unsigned long pfn, nr, n;
+	struct upin_cursor cur;
+
+	b->nents = 0;
+	b->len = 0;
+	if (!upin_cursor_load(region, &cur, 0))
+		return;
+	while (upin_cursor_next(region, &cur, &pfn, &nr)) {
+		while (nr) {
+			if (!(b->len && pfn == b->start + b->len &&
+			      b->len < b->max && upin_memmap_follows(pfn))) {
+				upin_sg_emit(b);
+				b->start = pfn;
+			}
+			n = min(nr, b->max - b->len);
+			b->len += n;
+			pfn += n;
+			nr -= n;
+		}
+		cond_resched();
+	}
+	upin_sg_emit(b);
+}
+
+/**
+ * upin_region_sg_table() - a scatterlist of the region's pages
+ * @region: a committed region
+ * @sgt: out, allocated here, to be freed with sg_free_table()
+ * @max_seg: the longest entry the device takes, in bytes
+ *
+ * One entry per stretch of pages contiguous physically and in the memmap
+ * (runs that touch are merged), split at @max_seg rounded down to pages
+ * (at least one page). Built from the entries in two walks, one to count
+ * and one to fill: no page array, nothing sized by the range.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int upin_region_sg_table(struct upin_kregion *region, struct sg_table *sgt,
+			 size_t max_seg)
+{
+	struct upin_sg_builder b = {
+		.max = max_t(unsigned long,
+			     min_t(size_t, max_seg, UINT_MAX) >> PAGE_SHIFT, 1),
+	};
+	unsigned long nents;
+	int ret;
+
+	upin_sg_walk(region, &b);
+	nents = b.nents;
+	if (!nents || nents > UINT_MAX)
+		return -ENOMEM;
+	ret = sg_alloc_table(sgt, nents, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		return ret;
+	b.sg = sgt->sgl;
+	upin_sg_walk(region, &b);
+	WARN_ON_ONCE(b.nents != nents || b.sg);
+	return 0;
 }
 
 #define UPIN_SEG_BATCH (PAGE_SIZE / sizeof(struct upin_segment))

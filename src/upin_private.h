@@ -12,12 +12,14 @@
 #include <linux/types.h>
 #include <linux/xarray.h>
 #include <linux/upin.h>
+#include <linux/upin_dma.h>
 
 #include "compat.h"
 
 struct dentry;
 struct mm_struct;
 struct page;
+struct sg_table;
 struct user_struct;
 
 /* Module parameters, read-only once the module is loaded (main.c). */
@@ -29,6 +31,8 @@ extern atomic_long_t upin_global_pinned;
 
 /**
  * struct upin_ctx - one open file of /dev/upin
+ * @users: one reference held by the open file, one by each region (which
+ *         may outlive the file while a driver maps it, see upin_dma.h)
  * @mm: the opener's mm, mmgrab()ed: the only mm this context pins from, and
  *      the one whose pinned_vm is charged
  * @user: the opener's user, charged for RLIMIT_MEMLOCK
@@ -45,6 +49,7 @@ extern atomic_long_t upin_global_pinned;
  * @node: entry in the list of every context (debugfs.c)
  */
 struct upin_ctx {
+	refcount_t users;
 	struct mm_struct *mm;
 	struct user_struct *user;
 	struct xarray regions;
@@ -72,9 +77,10 @@ struct upin_chunk {
  * struct upin_kregion - one pinned range, named by a handle: the kernel side
  * of a region (struct upin_region is the uapi argument of UPIN_IOC_QUERY)
  * @users: one reference held by &upin_ctx.regions, one by each command
- *         working on the region; the last put unpins
+ *         working on the region and each driver holding it (upin_dma.h);
+ *         the last put unpins
  * @flags: UPIN_PIN_* flags as given
- * @ctx: the owning context, which outlives the region
+ * @ctx: the owning context, referenced: it outlives the region
  * @handle: the handle, the region's index in &upin_ctx.regions
  * @addr: &upin_pin.addr as given
  * @length: &upin_pin.length as given
@@ -110,6 +116,7 @@ struct upin_kregion {
 /* context.c */
 struct upin_ctx *upin_ctx_create(void);
 void upin_ctx_destroy(struct upin_ctx *ctx);
+void upin_ctx_put(struct upin_ctx *ctx);
 int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 		  u32 *count);
 struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle);
@@ -134,6 +141,8 @@ int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 		       void __user *buf, bool write);
 int upin_region_segments(struct upin_kregion *region,
 			 struct upin_segment __user *segs, u64 capacity);
+int upin_region_sg_table(struct upin_kregion *region, struct sg_table *sgt,
+			 size_t max_seg);
 
 /* pin.c */
 int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,
