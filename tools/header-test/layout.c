@@ -92,7 +92,7 @@ UPIN_MEMBER(upin_segments, segs, 16, 8);
 UPIN_MEMBER(upin_segments, capacity, 24, 8);
 UPIN_MEMBER(upin_segments, count, 32, 8);
 
-UPIN_VALUE(UPIN_ABI_VERSION, 1);
+UPIN_VALUE(UPIN_ABI_VERSION, 2);
 UPIN_VALUE(UPIN_TYPE, 0xbe);
 
 UPIN_VALUE(UPIN_CMD_BASE, 0x80);
