@@ -42,9 +42,13 @@
  *   thp        anonymous memory in 2 MiB transparent huge pages
  *   hugetlb    MAP_HUGETLB memory in 2 MiB huge pages
  *
- * the three other flag combinations at 256 MiB; and the cost of one pin,
+ * the three other flag combinations at 256 MiB; the cost of one pin,
  * query and unpin in a context holding 64 regions against one holding
- * --regions regions.
+ * --regions regions; and what mapping a pinned region for a device costs,
+ * upin_dma_map() + upin_dma_unmap() against the ib_umem way (page array,
+ * sg_alloc_table_from_pages_segment(), dma_map_sgtable()), timed in the
+ * kernel by tools/bench/upin_bench_dma.ko on 64 MiB (2 MiB with --smoke)
+ * of anon4k, scattered and thp memory.
  *
  * Output (stdout): "# bench: ..." progress lines, and CSV rows that
  * tools/bench/report turns into tables and plots:
@@ -54,6 +58,8 @@
  *            RAW_MED,RAW_MIN,RAW_MAX,METADATA_BYTES,RATIO_URING,RATIO_RAW,
  *            RAW2_MED,RAW2_MIN,RAW2_MAX,RATIO_RAW2
  *   csv-scaling,KERNEL,OP,SMALL_N,MED,MIN,MAX,LARGE_N,MED,MIN,MAX
+ *   csv-dma,KERNEL,MEM,SIZE,PAGES,RUNS,UPIN_MED,UPIN_MIN,UPIN_MAX,
+ *           UMEM_MED,UMEM_MIN,UMEM_MAX,RATIO,UPIN_ENTRIES,UMEM_ENTRIES
  *
  * Times are nanoseconds per operation (a pin and its unpin; for scaling one
  * pin, one query or one unpin, each timed alone: the median of a run's
@@ -62,7 +68,9 @@
  * metadata_bytes with the case's region pinned. RATIO_* are paired: the
  * median over every operation of the case of upin's time over the time of
  * the peer's operation of the same number in the same run, which load on
- * the host moves much less than the times themselves. Needs root,
+ * the host moves much less than the times themselves. A dma row's times are
+ * nanoseconds per page of one mapping and unmapping, its ratio paired the
+ * same way, its entries the scatterlist's. Needs root,
  * /dev/upin and
  * /dev/upin_bench_raw; hugetlb cases resize /proc/sys/vm/nr_hugepages.
  */
@@ -85,6 +93,7 @@
 #include <linux/io_uring.h>
 #include <linux/upin.h>
 
+#include "upin_bench_dma.h"
 #include "upin_bench_raw.h"
 #include "upin_util.h"
 
@@ -111,12 +120,13 @@ static struct {
 	unsigned long regions;
 	long page;
 	char kernel[65];
-	int upin, uring, raw;	/* file descriptors */
+	int upin, uring, raw, dma;	/* file descriptors */
 	int tap;		/* TAP lines printed (smoke) */
 	int failed;		/* cases where upin or raw failed */
 	int peer_failed;	/* cases where io_uring failed */
 	int no_metadata;	/* cases without metadata_bytes */
 	int scaling_failed;
+	int dma_failed;
 } bench = { .runs = 11, .max_size = GIB, .regions = 65536 };
 
 struct result {
@@ -686,6 +696,99 @@ out:
 	return ret;
 }
 
+/* --- mapping for a device ------------------------------------------------ */
+
+/* One mapping and unmapping of region @h (upin) or of @p (umem), in ns. */
+static int dma_map_once(bool umem, uint64_t h, char *p, size_t len,
+			double *ns, uint32_t *entries)
+{
+	struct upin_bench_dma arg = {
+		.upin_fd = bench.upin,
+		.flags = umem ? UPIN_BENCH_DMA_UMEM : 0,
+		.handle = h,
+		.addr = (uintptr_t)p,
+		.length = len,
+	};
+
+	if (ioctl(bench.dma, UPIN_BENCH_DMA_MAP_UNMAP, &arg))
+		return -errno;
+	*ns = arg.ns;
+	*entries = arg.entries;
+	return 0;
+}
+
+/*
+ * Map @len bytes of @mem for a device, both ways taking turns, @runs
+ * times, the region pinned once (writable, longterm) for upin and pinned
+ * by the module for umem; prints the case's csv-dma row.
+ */
+static int run_dma(enum mem mem, size_t len)
+{
+	double *v[2], *ratio;
+	uint32_t entries[2] = { 0, 0 };
+	struct result r[2], rr;
+	size_t pages = len / bench.page;
+	uint64_t h;
+	int i, w, err = 0;
+	char *p;
+
+	p = buffer_get(mem, len);
+	if (!p)
+		return -ENOMEM;
+	v[0] = calloc(bench.runs, sizeof(double));
+	v[1] = calloc(bench.runs, sizeof(double));
+	ratio = calloc(bench.runs, sizeof(double));
+	if (!v[0] || !v[1] || !ratio) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = upin_pin(bench.upin, p, len, UPIN_PIN_WRITE | UPIN_PIN_LONGTERM,
+		       &h, NULL);
+	if (err) {
+		say("dma: pin of %s: %s", mem_names[mem], strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < bench.runs && !err; i++) {
+		for (w = 0; w < 2 && !err; w++) {
+			/* Alternate which goes first. */
+			bool umem = (w + i) % 2;
+
+			err = dma_map_once(umem, h, p, len, &v[umem][i],
+					   &entries[umem]);
+			if (err)
+				say("dma: %s mapping of %s: %s",
+				    umem ? "umem" : "upin", mem_names[mem],
+				    strerror(-err));
+		}
+		ratio[i] = v[0][i] / v[1][i];
+		v[0][i] /= pages;
+		v[1][i] /= pages;
+	}
+	upin_unpin(bench.upin, h);
+	if (err)
+		goto out;
+	summarize(v[0], bench.runs, &r[0]);
+	summarize(v[1], bench.runs, &r[1]);
+	summarize(ratio, bench.runs, &rr);
+	r[0].err = r[1].err = rr.err = 0;
+	say("dma map+unmap %s %zu MiB: upin %.2f ns/page (%u entries), umem %.2f ns/page (%u entries), upin/umem %.2f",
+	    mem_names[mem], len / MIB, r[0].med, entries[0], r[1].med,
+	    entries[1], rr.med);
+	printf("csv-dma,%s,%s,%zu,%zu,%d", bench.kernel, mem_names[mem], len,
+	       pages, bench.runs);
+	print_result(&r[0]);
+	print_result(&r[1]);
+	print_ratio(&rr);
+	printf(",%u,%u\n", entries[0], entries[1]);
+	fflush(stdout);
+out:
+	free(v[0]);
+	free(v[1]);
+	free(ratio);
+	munmap(p, len);
+	return err;
+}
+
 /* What an ioctl that does nothing much costs here: GET_INFO. */
 static void syscall_floor(void)
 {
@@ -734,11 +837,14 @@ static int open_devices(void)
 
 	bench.upin = open("/dev/upin", O_RDWR | O_CLOEXEC);
 	bench.raw = open("/dev/upin_bench_raw", O_RDWR | O_CLOEXEC);
+	bench.dma = open("/dev/upin_bench_dma", O_RDWR | O_CLOEXEC);
 	bench.uring = syscall(__NR_io_uring_setup, 1, &params);
-	if (bench.upin < 0 || bench.raw < 0 || bench.uring < 0) {
-		say("open /dev/upin: %s, /dev/upin_bench_raw: %s, io_uring_setup: %s",
+	if (bench.upin < 0 || bench.raw < 0 || bench.dma < 0 ||
+	    bench.uring < 0) {
+		say("open /dev/upin: %s, /dev/upin_bench_raw: %s, /dev/upin_bench_dma: %s, io_uring_setup: %s",
 		    bench.upin < 0 ? "failed" : "ok",
 		    bench.raw < 0 ? "failed" : "ok",
+		    bench.dma < 0 ? "failed" : "ok",
 		    bench.uring < 0 ? strerror(errno) : "ok");
 		return -1;
 	}
@@ -783,7 +889,7 @@ int main(int argc, char **argv)
 	}
 	if (open_devices()) {
 		if (bench.smoke) {
-			tap(false, "open /dev/upin, /dev/upin_bench_raw and an io_uring");
+			tap(false, "open /dev/upin, /dev/upin_bench_raw, /dev/upin_bench_dma and an io_uring");
 			printf("1..%d\n", bench.tap);
 		}
 		return 1;
@@ -829,6 +935,10 @@ int main(int argc, char **argv)
 	}
 	if (run_scaling())
 		bench.scaling_failed++;
+	for (m = 0; m < NR_MEMS; m++)
+		if (m != MEM_HUGETLB &&
+		    run_dma(m, bench.smoke ? 2 * MIB : 64 * MIB))
+			bench.dma_failed++;
 	if (nr_huge >= 0)
 		write_long(NR_HUGE_PATH, nr_huge);
 
@@ -837,7 +947,8 @@ int main(int argc, char **argv)
 		tap(!bench.peer_failed, "io_uring registered and unregistered every case");
 		tap(!bench.no_metadata, "upin reported metadata_bytes for every case");
 		tap(!bench.scaling_failed, "the regions scaling case ran");
+		tap(!bench.dma_failed, "upin and the ib_umem way mapped and unmapped every dma case");
 		printf("1..%d\n", bench.tap);
 	}
-	return bench.failed || bench.scaling_failed ? 1 : 0;
+	return bench.failed || bench.scaling_failed || bench.dma_failed ? 1 : 0;
 }
