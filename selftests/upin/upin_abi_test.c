@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/klog.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1504,6 +1505,44 @@ TEST_F(abi, privileged_rules_need_cap_sys_admin)
 	RUN_CHILD(no_sys_admin_child, &a);
 	ASSERT_EQ(0, OUTSTANDING());
 	ASSERT_EQ(0, upin_vmpin_kb(0));
+}
+
+/*
+ * The lines an unprivileged process can make upin log (a refused pin,
+ * SEGMENTS, RLIMIT_MEMLOCK) never print user addresses at info level: they
+ * would help defeat ASLR. Provoke some, then search the kernel log's upin
+ * lines for the buffer's address.
+ */
+TEST_F(abi, log_lines_print_no_user_address)
+{
+	struct priv_child_arg a = { self->buf, self->page };
+	char addr[32], addr_dec[40], *log, *line, *end;
+	int len, upin_lines = 0;
+
+	RUN_CHILD(no_sys_admin_child, &a);
+	snprintf(addr, sizeof(addr), "%lx", (unsigned long)(uintptr_t)self->buf);
+	snprintf(addr_dec, sizeof(addr_dec), "%lu", (unsigned long)(uintptr_t)self->buf);
+	len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	ASSERT_LT(0, len);
+	log = malloc(len + 1);
+	ASSERT_NE(NULL, log);
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, len);
+	ASSERT_LE(0, len);
+	log[len] = 0;
+	for (line = log; *line; line = end + !!*end) {
+		end = strchrnul(line, '\n');
+		*end = 0;
+		if (!strstr(line, "upin: "))
+			continue;
+		upin_lines++;
+		EXPECT_EQ(NULL, strstr(line, addr))
+			TH_LOG("a user address in the kernel log: %s", line);
+		EXPECT_EQ(NULL, strstr(line, addr_dec))
+			TH_LOG("a user address in the kernel log: %s", line);
+	}
+	TH_LOG("%d upin lines in the kernel log", upin_lines);
+	free(log);
+	ASSERT_EQ(0, OUTSTANDING());
 }
 
 /* --- accounting ---------------------------------------------------------- */
