@@ -9,7 +9,9 @@
  *  - a scatterlist of the pinned runs, capped at what the device takes in
  *    one segment: dma_get_max_seg_size(), and dma_max_mapping_size(),
  *    which is swiotlb's slot limit when the device may need bounce
- *    buffers (a DMA mask below the memory, or swiotlb=force);
+ *    buffers (a DMA mask below the memory, or swiotlb=force); and split
+ *    at the device's segment boundary (dma_get_seg_boundary(), 4 GiB for
+ *    PCI), which ib_umem learnt the hard way;
  *  - dma_map_sgtable() in the direction the pin allows: a read-only pin is
  *    DMA_TO_DEVICE, so an IOMMU refuses the device's writes;
  *  - syncs around every transfer: without an IOMMU or cache coherence,
@@ -52,7 +54,8 @@ static size_t upin_dma_max_seg(struct device *dev)
  * @region (the caller may put its own at once) and on @dev.
  *
  * Context: process context, may sleep.
- * Return: the mapping, or ERR_PTR(-ENOMEM), or the error of
+ * Return: the mapping, or ERR_PTR(-ENOMEM), -EINVAL (a device whose
+ * segments or segment boundary are smaller than a page), or the error of
  * dma_map_sgtable() (-EIO: the device cannot reach the pages, e.g. no
  * IOMMU and no bounce buffer below its DMA mask).
  */
@@ -71,7 +74,8 @@ struct upin_dma *upin_dma_map(struct upin_kregion *region, struct device *dev,
 	map->offset = offset_in_page(region->addr);
 	map->attrs = attrs;
 
-	ret = upin_region_sg_table(region, &map->sgt, upin_dma_max_seg(dev));
+	ret = upin_region_sg_table(region, &map->sgt, upin_dma_max_seg(dev),
+				   dma_get_seg_boundary(dev));
 	if (ret)
 		goto err_free;
 	ret = dma_map_sgtable(dev, &map->sgt, map->dir, attrs);
@@ -122,6 +126,14 @@ EXPORT_SYMBOL_NS_GPL(upin_dma_unmap, UPIN_NS);
  * with bounce buffers this copies the pages into them (a later
  * upin_dma_sync_for_cpu() copies all of them back, so they must hold the
  * CPU's latest data first).
+ *
+ * The sync covers the whole mapping, as the DMA API requires of a
+ * scatterlist (dma_sync_sg_*() take the entries that were mapped, all of
+ * them). So with bounce buffers, what the CPU writes into the region
+ * between this call and upin_dma_sync_for_cpu() is overwritten by the
+ * copy back: the region belongs to the device in between. A driver whose
+ * process keeps writing one part of a buffer while the device writes
+ * another pins and maps the parts as regions of their own.
  */
 void upin_dma_sync_for_device(struct upin_dma *map)
 {

@@ -202,6 +202,9 @@ static bool upin_folio_write_allowed(struct folio *folio)
 	struct address_space *mapping;
 	bool ret;
 
+	/* Before 6.15 an fsdax folio can carry the anon bit: ask its VMA. */
+	if (folio_is_zone_device(folio))
+		return false;
 	if (folio_test_anon(folio) || folio_test_hugetlb(folio))
 		return true;
 	rcu_read_lock();
@@ -214,7 +217,7 @@ static bool upin_folio_write_allowed(struct folio *folio)
 /*
  * Any other folio, pinned for writing at @addr: it may stay pinned only if
  * the VMA there maps its file (or it has left the page cache) and that file
- * needs no dirty tracking (ramfs, a driver's pages). The VMA is the one of
+ * needs no dirty tracking (a driver's pages inserted into its mapping). The VMA is the one of
  * now, not the one GUP saw, so the folio's own mapping decides which file
  * it is: a file page pinned before another thread mapped something else
  * over it is refused, whatever replaced it. Called with the mmap_lock held.

@@ -644,7 +644,9 @@ struct upin_sg_builder {
 	unsigned long nents;
 	unsigned long start;
 	unsigned long len;
+	unsigned long cap;
 	unsigned long max;
+	unsigned long bound;
 };
 
 static void upin_sg_emit(struct upin_sg_builder *b)
@@ -660,7 +662,22 @@ static void upin_sg_emit(struct upin_sg_builder *b)
 	b->len = 0;
 }
 
-/* Walk the region's spans into entries: merge what touches, split at max. */
+/*
+ * Start an entry at @pfn: at most max pages, and none across a multiple of
+ * bound pages (the device's segment boundary; 0: none).
+ */
+static void upin_sg_start(struct upin_sg_builder *b, unsigned long pfn)
+{
+	b->start = pfn;
+	b->cap = b->max;
+	if (b->bound)
+		b->cap = min(b->cap, b->bound - (pfn & (b->bound - 1)));
+}
+
+/*
+ * Walk the region's spans into entries: merge what touches, split at the
+ * device's limits.
+ */
 static void upin_sg_walk(struct upin_kregion *region,
 			 struct upin_sg_builder *b)
 {
@@ -674,11 +691,11 @@ static void upin_sg_walk(struct upin_kregion *region,
 	while (upin_cursor_next(region, &cur, &pfn, &nr)) {
 		while (nr) {
 			if (!(b->len && pfn == b->start + b->len &&
-			      b->len < b->max && upin_memmap_follows(pfn))) {
+			      b->len < b->cap && upin_memmap_follows(pfn))) {
 				upin_sg_emit(b);
-				b->start = pfn;
+				upin_sg_start(b, pfn);
 			}
-			n = min(nr, b->max - b->len);
+			n = min(nr, b->cap - b->len);
 			b->len += n;
 			pfn += n;
 			nr -= n;
@@ -692,24 +709,32 @@ static void upin_sg_walk(struct upin_kregion *region,
  * upin_region_sg_table() - a scatterlist of the region's pages
  * @region: a committed region
  * @sgt: out, allocated here, to be freed with sg_free_table()
- * @max_seg: the longest entry the device takes, in bytes
+ * @max_seg: the longest entry the device takes, in bytes, at least a page
+ * @boundary: the device's segment boundary mask (dma_get_seg_boundary())
  *
  * One entry per stretch of pages contiguous physically and in the memmap
  * (runs that touch are merged), split at @max_seg rounded down to pages
- * (at least one page). Built from the entries in two walks, one to count
- * and one to fill: no page array, nothing sized by the range.
+ * and where it would cross a multiple of @boundary + 1 (physical addresses
+ * are what a device sees without an IOMMU; an IOMMU keeps to the boundary
+ * itself). Built from the entries in two walks, one to count and one to
+ * fill: no page array, nothing sized by the range.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -EINVAL (@max_seg or @boundary below a page) or -ENOMEM.
  */
 int upin_region_sg_table(struct upin_kregion *region, struct sg_table *sgt,
-			 size_t max_seg)
+			 size_t max_seg, unsigned long boundary)
 {
 	struct upin_sg_builder b = {
-		.max = max_t(unsigned long,
-			     min_t(size_t, max_seg, UINT_MAX) >> PAGE_SHIFT, 1),
+		.max = min_t(size_t, max_seg, UINT_MAX) >> PAGE_SHIFT,
 	};
 	unsigned long nents;
 	int ret;
+
+	if (!b.max || boundary < PAGE_SIZE - 1)
+		return -EINVAL;
+	/* Pages per boundary window, 0 when the mask spans all pfns. */
+	if (boundary >> PAGE_SHIFT < ULONG_MAX >> PAGE_SHIFT)
+		b.bound = (boundary >> PAGE_SHIFT) + 1;
 
 	upin_sg_walk(region, &b);
 	nents = b.nents;

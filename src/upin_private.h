@@ -142,7 +142,7 @@ int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 int upin_region_segments(struct upin_kregion *region,
 			 struct upin_segment __user *segs, u64 capacity);
 int upin_region_sg_table(struct upin_kregion *region, struct sg_table *sgt,
-			 size_t max_seg);
+			 size_t max_seg, unsigned long boundary);
 
 /* pin.c */
 int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,

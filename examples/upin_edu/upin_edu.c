@@ -41,10 +41,11 @@
  *
  * A transfer that does not complete within 5 seconds leaves the device
  * possibly still running: it ignores its registers meanwhile and may yet
- * write the pages. The driver marks it broken and fails every later
- * transfer with -EIO until the device is bound again. (A driver for real
- * hardware would reset the device, before unmapping anything; edu has no
- * reset.)
+ * write the pages. The driver turns its bus mastering off, so that it
+ * cannot reach pages that are unmapped and unpinned later, and fails every
+ * later transfer with -EIO until the device is bound again. remove() also
+ * stops bus mastering before it unmaps. (A driver for real hardware would
+ * reset the device; edu has no reset.)
  */
 #include <linux/capability.h>
 #include <linux/completion.h>
@@ -167,8 +168,13 @@ static int upin_edu_transfer(struct upin_edu *edu, dma_addr_t addr,
 	writeq(EDU_DMA_START | EDU_DMA_IRQ | (to_ram ? EDU_DMA_TO_RAM : 0),
 	       mmio + EDU_REG_DMA_CMD);
 	if (!wait_for_completion_timeout(&edu->done, EDU_DMA_TIMEOUT)) {
+		/*
+		 * It may still write: no more bus mastering, so that pages
+		 * unmapped (and unpinned) from now on are safe from it.
+		 */
+		pci_clear_master(edu->pdev);
 		edu->broken = true;
-		dev_err(&edu->pdev->dev, "DMA timed out: refusing further transfers\n");
+		dev_err(&edu->pdev->dev, "DMA timed out: bus mastering off, refusing further transfers\n");
 		return -ETIMEDOUT;
 	}
 	edu->transfers++;
@@ -203,8 +209,13 @@ static int upin_edu_map(struct upin_edu_file *uf, struct upin_edu_map *arg)
 		return ret;
 	}
 	arg->id = id;
-	arg->nr_entries = map->sgt.orig_nents;
-	arg->nr_segments = map->sgt.nents;
+	/* How contiguous the pages are is privileged, as for UPIN_IOC_QUERY. */
+	arg->nr_entries = 0;
+	arg->nr_segments = 0;
+	if (ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN)) {
+		arg->nr_entries = map->sgt.orig_nents;
+		arg->nr_segments = map->sgt.nents;
+	}
 	return 0;
 }
 
@@ -482,6 +493,7 @@ static void upin_edu_remove(struct pci_dev *pdev)
 
 	misc_deregister(&edu->misc);	/* no new open file */
 	mutex_lock(&edu->lock);		/* waits for a transfer to end */
+	pci_clear_master(pdev);		/* no DMA into what is unmapped */
 	edu->dead = true;
 	list_for_each_entry(uf, &edu->files, node)
 		upin_edu_unmap_all(uf);

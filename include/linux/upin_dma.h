@@ -36,11 +36,20 @@
  * are marked dirty when they are unpinned, so what the device wrote
  * reaches a file's page cache (shmem, memfd) and is not lost.
  *
+ * Ownership. Between upin_dma_sync_for_device() and upin_dma_sync_for_cpu()
+ * the whole region belongs to the device: with bounce buffers (swiotlb),
+ * the CPU's writes to it in between are lost. Mapping the same pages for
+ * one device twice at once (the same region twice, or overlapping regions)
+ * is what the DMA API does not support for writable mappings
+ * (CONFIG_DMA_API_DEBUG says "overlapping mappings aren't supported"):
+ * map a region once per device.
+ *
  * Cost. The scatterlist is built from the region's runs of physically
  * contiguous pages, with no page array: one entry (32 bytes on x86-64)
  * per run, split where a run is longer than the device takes in one
  * segment (dma_get_max_seg_size(), and dma_max_mapping_size() when
- * swiotlb may bounce). A THP or hugetlb folio is one entry, scattered
+ * swiotlb may bounce) or crosses its segment boundary
+ * (dma_get_seg_boundary()). A THP or hugetlb folio is one entry, scattered
  * 4 KiB pages one each; entries come in page-sized chunks
  * (sg_alloc_table()). An IOMMU may merge entries into fewer DMA segments
  * (&upin_dma.sgt's nents).

@@ -41,12 +41,13 @@
  * @upin_fd: in, an open /dev/upin of the calling process
  * @flags: must be 0
  * @handle: in, a region of @upin_fd, from UPIN_IOC_PIN
- * @id: out, the mapping: non-zero, unique among this file's mappings (the
- *      id of an unmapped one may be given again)
+ * @id: out, the mapping: non-zero, unique among this file's mappings and
+ *      not given again while the file is open
  * @nr_entries: out, entries of the CPU scatterlist (runs of physically
- *              contiguous pages)
+ *              contiguous pages); 0 without CAP_SYS_ADMIN, as the physical
+ *              layout is privileged (see UPIN_IOC_SEGMENTS)
  * @nr_segments: out, DMA segments after mapping; fewer than @nr_entries when
- *               an IOMMU merged entries
+ *               an IOMMU merged entries; 0 without CAP_SYS_ADMIN
  *
  * Maps the region for the device: read-only (the device can only read it)
  * unless it was pinned with UPIN_PIN_WRITE. Errors: EBADF (@upin_fd is not
