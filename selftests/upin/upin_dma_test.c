@@ -254,8 +254,14 @@ static void edu_finish(struct __test_metadata *_metadata,
 	if (self->unbound && access(EDU_DEV, F_OK))
 		EXPECT_EQ(0, edu_rebind(self->bdf))
 			TH_LOG("rebinding %s to upin_edu", self->bdf);
-	if (self->edu >= 0)
+	if (self->edu >= 0) {
+		struct upin_edu_info info;
+
+		if (!edu_info(self->edu, &info))
+			ksft_print_msg("edu: %llu DMA transfers since the driver was bound\n",
+				       (unsigned long long)info.transfers);
 		EXPECT_EQ(0, close(self->edu));
+	}
 	if (self->upin >= 0)
 		EXPECT_EQ(0, close(self->upin));
 	if (self->map != MAP_FAILED)
