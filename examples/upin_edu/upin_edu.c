@@ -443,6 +443,12 @@ static int upin_edu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(dma_bits));
 	if (ret)
 		goto err_iounmap;
+	/*
+	 * The engine takes any contiguous range (the driver cuts transfers to
+	 * its buffer itself), so one DMA segment per physically contiguous
+	 * run: not the PCI core's default of 64 KiB.
+	 */
+	dma_set_max_seg_size(&pdev->dev, UINT_MAX);
 	edu->iommu = device_iommu_mapped(&pdev->dev);
 	pci_set_master(pdev);
 
