@@ -19,8 +19,9 @@
  *          segment size, dma_map_sgtable(); then dma_unmap_sgtable() and
  *          sg_free_table()
  *
- * The device is a root device of the module's own with a 64-bit mask and
- * no IOMMU (dma-direct).
+ * The device is a root device of the module's own with a 64-bit mask, no
+ * IOMMU (dma-direct) and no limit on segments but a scatterlist entry's
+ * (UINT_MAX, as RDMA devices set): a THP is one entry either way.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -40,6 +41,7 @@
 #include "upin_bench_dma.h"
 
 static struct device *upin_bench_dev;
+static struct device_dma_parameters upin_bench_dma_parms;
 
 static int upin_bench_dma_upin(struct upin_bench_dma *arg)
 {
@@ -151,6 +153,9 @@ static int __init upin_bench_dma_init(void)
 	if (IS_ERR(upin_bench_dev))
 		return PTR_ERR(upin_bench_dev);
 	upin_bench_dev->dma_mask = &upin_bench_dev->coherent_dma_mask;
+	/* Segments as long as a scatterlist entry, as RDMA devices take. */
+	upin_bench_dev->dma_parms = &upin_bench_dma_parms;
+	dma_set_max_seg_size(upin_bench_dev, UINT_MAX);
 	ret = dma_set_mask_and_coherent(upin_bench_dev, DMA_BIT_MASK(64));
 	if (!ret)
 		ret = misc_register(&upin_bench_dma_misc);

@@ -36,9 +36,9 @@ enum upin_bench_dma_flags {
  * @entries: out, scatterlist entries of the mapping (orig_nents)
  * @segments: out, DMA segments of the mapping (nents)
  *
- * The device is one of the module's own, with a 64-bit DMA mask and no
- * IOMMU: dma-direct, so that the time is the driver's work (building the
- * scatterlist, walking it) and not an IOMMU's.
+ * The device is one of the module's own, with a 64-bit DMA mask, no
+ * IOMMU (dma-direct, so that the time is the driver's work: building the
+ * scatterlist, walking it, not an IOMMU's) and segments up to UINT_MAX.
  */
 struct upin_bench_dma {
 	__s32 upin_fd;
