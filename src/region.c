@@ -674,6 +674,9 @@ static void upin_sg_start(struct upin_sg_builder *b, unsigned long pfn)
 		b->cap = min(b->cap, b->bound - (pfn & (b->bound - 1)));
 }
 
+/* Spans walked between two cond_resched(). */
+#define UPIN_SG_RESCHED 1024
+
 /*
  * Walk the region's spans into entries: merge what touches, split at the
  * device's limits.
@@ -681,7 +684,7 @@ static void upin_sg_start(struct upin_sg_builder *b, unsigned long pfn)
 static void upin_sg_walk(struct upin_kregion *region,
 			 struct upin_sg_builder *b)
 {
-	unsigned long pfn, nr, n;
+	unsigned long pfn, nr, n, spans = 0;
 	struct upin_cursor cur;
 
 	b->nents = 0;
@@ -689,6 +692,8 @@ static void upin_sg_walk(struct upin_kregion *region,
 	if (!upin_cursor_load(region, &cur, 0))
 		return;
 	while (upin_cursor_next(region, &cur, &pfn, &nr)) {
+		if (!(++spans % UPIN_SG_RESCHED))
+			cond_resched();
 		while (nr) {
 			if (!(b->len && pfn == b->start + b->len &&
 			      b->len < b->cap && upin_memmap_follows(pfn))) {
@@ -700,7 +705,6 @@ static void upin_sg_walk(struct upin_kregion *region,
 			pfn += n;
 			nr -= n;
 		}
-		cond_resched();
 	}
 	upin_sg_emit(b);
 }
