@@ -715,7 +715,6 @@ static void huge_few_segments(struct __test_metadata *_metadata,
 	struct upin_region r;
 	struct upin_edu_map m;
 	uint64_t h;
-	char *p;
 
 	self->size = 2 * HPAGE;
 	npages = self->size / self->page;
@@ -727,13 +726,8 @@ static void huge_few_segments(struct __test_metadata *_metadata,
 			     strerror(errno),
 			     upin_read_long("/proc/sys/vm/nr_hugepages"));
 	} else {
-		p = mmap(NULL, self->size + HPAGE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		ASSERT_NE(MAP_FAILED, p);
-		self->map = (char *)(((uintptr_t)p + HPAGE - 1) & ~(HPAGE - 1));
-		if (self->map > p)
-			munmap(p, self->map - p);
-		munmap(self->map + self->size, p + HPAGE - self->map);
+		self->map = upin_map_aligned(self->size, HPAGE);
+		ASSERT_NE(MAP_FAILED, self->map);
 		ASSERT_EQ(0, madvise(self->map, self->size, MADV_HUGEPAGE));
 	}
 	upin_pat_fill(self->map, self->size, 0, SEED_PROC);

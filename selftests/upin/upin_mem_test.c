@@ -96,22 +96,6 @@ static struct upin_info info_of(int fd)
 	return info;
 }
 
-/* @len bytes of private anonymous memory aligned to @align, or MAP_FAILED. */
-static char *map_aligned(size_t len, size_t align)
-{
-	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *a;
-
-	if (p == MAP_FAILED)
-		return p;
-	a = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
-	if (a > p)
-		munmap(p, a - p);
-	munmap(a + len, p + align - a);
-	return a;
-}
-
 /*
  * @len bytes of private anonymous memory of @kind: MEM_ANON (4 KiB pages),
  * MEM_ANON_THP (aligned and advised; whether it got THPs is for the caller
@@ -123,7 +107,7 @@ static char *map_private_anon(enum mem_kind kind, size_t len)
 
 	switch (kind) {
 	case MEM_ANON_THP:
-		p = map_aligned(len, HPAGE);
+		p = upin_map_aligned(len, HPAGE);
 		if (p != MAP_FAILED && madvise(p, len, MADV_HUGEPAGE))
 			return MAP_FAILED;
 		return p;
@@ -633,7 +617,7 @@ FIXTURE_SETUP(cow)
 		TH_LOG("FOLL_PIN pins outstanding before the test started");
 	if (variant->thp) {
 		self->size = 2 * HPAGE;
-		self->map = map_aligned(self->size, HPAGE);
+		self->map = upin_map_aligned(self->size, HPAGE);
 		ASSERT_NE(MAP_FAILED, self->map);
 		ASSERT_EQ(0, madvise(self->map, self->size, MADV_HUGEPAGE));
 	} else {

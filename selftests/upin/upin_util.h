@@ -291,6 +291,28 @@ static inline long upin_read_long(const char *path)
 }
 
 /**
+ * upin_map_aligned() - private anonymous memory at an aligned address
+ * @len: bytes
+ * @align: alignment, a power of two (the THP size, for THPs)
+ *
+ * Returns the memory, or MAP_FAILED with errno set.
+ */
+static inline char *upin_map_aligned(size_t len, size_t align)
+{
+	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		return p;
+	a = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + len, p + align - a);
+	return a;
+}
+
+/**
  * upin_anon_huge_kb() - AnonHugePages of the mapping that holds @addr
  * @addr: an address in a mapping of the calling process
  *
