@@ -4,9 +4,18 @@
  *
  * Handles index an xarray. They are issued in increasing order from
  * &upin_ctx.last_handle and never reused while the file is open, also when
- * a pin fails after its handle was reserved. A pin in flight counts in
- * &upin_ctx.nr_regions but has no slot yet: lookups and LIST do not see it
- * until upin_ctx_commit() stores it, under one hold of the xarray's lock.
+ * a pin fails after its handle was reserved.
+ *
+ * A region is published only when nothing can fail any more, as iommufd
+ * does with its objects (iommufd_object_alloc() and _finalize()): before
+ * pinning, upin_ctx_reserve() counts the region in &upin_ctx.nr_regions and
+ * reserves the slot of its handle (xa_reserve(), an XA_ZERO_ENTRY); once
+ * the result is copied out to userspace, upin_ctx_finalize() stores the
+ * region in that slot, which needs no memory and cannot fail. A pin that
+ * fails before, the copy out included, releases the slot
+ * (upin_ctx_unreserve(), upin_ctx_abort()). A reserved slot reads as empty:
+ * lookups (xa_load()), LIST and the debugfs listing (xa_for_each()) skip it
+ * and UNPIN answers ENOENT, so no command ever sees a region in flight.
  */
 #include <linux/cred.h>
 #include <linux/pid.h>
@@ -50,7 +59,7 @@ struct upin_ctx *upin_ctx_create(void)
 /**
  * upin_ctx_destroy() - release everything a context holds
  * @ctx: a context no command can reach any more (the file's last reference
- *       is gone)
+ *       is gone, so no pin is in flight and no slot is only reserved)
  *
  * Drops every region: each is unpinned now, or when the last driver that
  * maps it lets go, and its charges go back to the mm and user that were
@@ -90,65 +99,94 @@ void upin_ctx_put(struct upin_ctx *ctx)
 }
 
 /**
- * upin_ctx_reserve() - count a new region and issue its handle
+ * upin_ctx_reserve() - count a new region, issue its handle, reserve its slot
  * @ctx: the context
  * @handle: out, the handle
  *
- * Takes no lock: the count and the handle are atomics. The region becomes
- * visible only when upin_ctx_commit() publishes it.
+ * The count and the handle are atomics, taken without the lock. The slot
+ * is allocated now, so that upin_ctx_finalize() cannot fail; it reads as
+ * empty until then.
  *
- * Return: 0, or -ENOSPC when the context holds max_regions regions or has
- * used up the handle space.
+ * Return: 0, -ENOSPC when the context holds max_regions regions or has
+ * used up the handle space, or -ENOMEM when the xarray cannot grow (the
+ * handle is not issued again).
  */
 int upin_ctx_reserve(struct upin_ctx *ctx, unsigned long *handle)
 {
 	long last = atomic_long_read(&ctx->last_handle);
+	int ret;
 
 	if (!atomic_add_unless(&ctx->nr_regions, 1, ctx->max_regions))
 		return -ENOSPC;
 	do {
 		if ((unsigned long)last == ULONG_MAX) {
-			atomic_dec(&ctx->nr_regions);
-			return -ENOSPC;
+			ret = -ENOSPC;
+			goto err;
 		}
 	} while (!atomic_long_try_cmpxchg(&ctx->last_handle, &last, last + 1));
+	ret = xa_reserve(&ctx->regions, (unsigned long)last + 1,
+			 GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto err;
 	*handle = (unsigned long)last + 1;
 	return 0;
+
+err:
+	atomic_dec(&ctx->nr_regions);
+	return ret;
 }
 
 /**
- * upin_ctx_unreserve() - uncount a region whose pin failed
+ * upin_ctx_unreserve() - release the slot of a region that is not published
  * @ctx: the context
+ * @handle: a handle from upin_ctx_reserve() that upin_ctx_finalize() was
+ *          not called for
  *
- * Its handle is not issued again.
+ * Uncounts the region. Its handle is not issued again.
  */
-void upin_ctx_unreserve(struct upin_ctx *ctx)
+void upin_ctx_unreserve(struct upin_ctx *ctx, unsigned long handle)
 {
+	xa_release(&ctx->regions, handle);
 	atomic_dec(&ctx->nr_regions);
 }
 
 /**
- * upin_ctx_commit() - publish a pinned region under its reserved handle
+ * upin_ctx_finalize() - publish a pinned region in its reserved slot
  * @ctx: the context
- * @region: the region; on success the context takes over its reference
+ * @region: a region from upin_pin() whose result userspace has; the
+ *          context takes over its reference
  *
- * Return: 0, or -ENOMEM when the xarray cannot grow.
+ * The last step of a pin, and one that cannot fail: the slot was allocated
+ * by upin_ctx_reserve(). From here on lookups, LIST and UNPIN see the
+ * region, and GET_INFO counts its pages and metadata.
  */
-int upin_ctx_commit(struct upin_ctx *ctx, struct upin_kregion *region)
+void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
 {
 	size_t bytes = upin_region_metadata(region);
+	XA_STATE(xas, &ctx->regions, region->handle);
 	void *old;
 
 	xa_lock(&ctx->regions);
-	old = __xa_store(&ctx->regions, region->handle, region,
-			 GFP_KERNEL_ACCOUNT);
-	if (!xa_is_err(old)) {
-		ctx->pinned_pages += region->npages;
-		ctx->metadata_bytes += bytes;
-	}
+	old = xas_store(&xas, region);
+	ctx->pinned_pages += region->npages;
+	ctx->metadata_bytes += bytes;
 	xa_unlock(&ctx->regions);
-	WARN_ON_ONCE(old && !xa_is_err(old));
-	return xa_err(old);
+	/* A store over a reserved slot allocates nothing. */
+	WARN_ON_ONCE(old != XA_ZERO_ENTRY);
+}
+
+/**
+ * upin_ctx_abort() - drop a pinned region instead of publishing it
+ * @ctx: the context
+ * @region: a region from upin_pin() whose result could not be copied out
+ *
+ * Releases the region's slot and its reference: the pages are unpinned and
+ * the charges returned. No other command has seen the region.
+ */
+void upin_ctx_abort(struct upin_ctx *ctx, struct upin_kregion *region)
+{
+	upin_ctx_unreserve(ctx, region->handle);
+	upin_region_put(region);
 }
 
 /**
@@ -190,8 +228,13 @@ int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle)
 	if (!handle || handle > ULONG_MAX)
 		return -ENOENT;
 	xa_lock(&ctx->regions);
-	region = __xa_erase(&ctx->regions, handle);
+	/*
+	 * xa_load() first: __xa_erase() would also erase the reserved slot of
+	 * a pin in flight, which must stay for upin_ctx_finalize().
+	 */
+	region = xa_load(&ctx->regions, handle);
 	if (region) {
+		__xa_erase(&ctx->regions, handle);
 		ctx->pinned_pages -= region->npages;
 		ctx->metadata_bytes -= upin_region_metadata(region);
 	}

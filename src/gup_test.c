@@ -340,7 +340,7 @@ static int upin_gup_test_start(struct upin_gup_test_file *gt,
 {
 	struct upin_gup_test_longterm args;
 	u32 flags = UPIN_PIN_LONGTERM;
-	unsigned long handle, npages;
+	struct upin_kregion *region;
 	struct upin_ctx *ctx;
 	int ret;
 
@@ -360,8 +360,9 @@ static int upin_gup_test_start(struct upin_gup_test_file *gt,
 	ctx = upin_ctx_create();
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
-	ret = upin_pin(ctx, args.addr, args.size, flags, &handle, &npages);
-	if (ret) {
+	region = upin_pin(ctx, args.addr, args.size, flags);
+	if (IS_ERR(region)) {
+		ret = PTR_ERR(region);
 		upin_ctx_destroy(ctx);
 		/*
 		 * upin's file rule is EOPNOTSUPP where GUP says EFAULT (since
@@ -373,7 +374,8 @@ static int upin_gup_test_start(struct upin_gup_test_file *gt,
 		return ret;
 	}
 	gt->ctx = ctx;
-	gt->handle = handle;
+	gt->handle = region->handle;
+	upin_ctx_finalize(ctx, region);
 	return 0;
 }
 

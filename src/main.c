@@ -82,23 +82,28 @@ static int upin_cmd_get_info(struct upin_ucmd *ucmd)
 static int upin_cmd_pin(struct upin_ucmd *ucmd)
 {
 	struct upin_pin *cmd = ucmd->cmd;
-	unsigned long handle, npages;
+	struct upin_kregion *region;
 	int ret;
 
 	if (cmd->flags & ~(UPIN_PIN_WRITE | UPIN_PIN_LONGTERM))
 		return -EOPNOTSUPP;
 
-	ret = upin_pin(ucmd->ctx, cmd->addr, cmd->length, cmd->flags, &handle,
-		       &npages);
-	if (ret)
-		return ret;
-	/* Published: from here on the handle undoes it all. */
-	cmd->handle = handle;
-	cmd->npages = npages;
+	region = upin_pin(ucmd->ctx, cmd->addr, cmd->length, cmd->flags);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
+	cmd->handle = region->handle;
+	cmd->npages = region->npages;
+	/*
+	 * Not published yet, so no other command has seen the region: if
+	 * userspace cannot learn its handle, it goes as if never pinned.
+	 */
 	ret = upin_ucmd_respond(ucmd);
-	if (ret)
-		upin_ctx_unpin(ucmd->ctx, handle);
-	return ret;
+	if (ret) {
+		upin_ctx_abort(ucmd->ctx, region);
+		return ret;
+	}
+	upin_ctx_finalize(ucmd->ctx, region);
+	return 0;
 }
 
 static int upin_cmd_unpin(struct upin_ucmd *ucmd)

@@ -20,8 +20,9 @@
  *    io_uring and iommufd charge too, unless the pinning task had
  *    CAP_IPC_LOCK (then @charged_user is false);
  *  - npages of upin_global_pinned, capped by the max_pages parameter;
- *  - one unit of the context's nr_regions and, once committed, its slot in
- *    the context's xarray;
+ *  - one unit of the context's nr_regions and its slot in the context's
+ *    xarray, reserved before the region is pinned, filled when it is
+ *    published;
  *  - its storage: not a page array but *entries* (region.c) of 8 bytes, each
  *    a run of physically contiguous pages (up to 16 MiB with 4 KiB pages: a
  *    THP or hugetlb folio is one entry, not 512) or a pair of single pages.
@@ -36,15 +37,18 @@
  *   validate the range          EINVAL       upin_region_alloc()
  *   longterm, or CAP_SYS_ADMIN  EPERM        upin_pin()
  *   count the region, handle    ENOSPC       upin_ctx_reserve()
+ *   reserve the handle's slot   ENOMEM       upin_ctx_reserve()
  *   module-wide page cap        ENOSPC       upin_pin_region()
  *   RLIMIT_MEMLOCK, VmPin       ENOMEM       upin_account()
  *   GUP, in batches, stored     EFAULT EINTR upin_pin_pages()
  *                               ENOMEM
  *   the file rule, per batch    EOPNOTSUPP   upin_check_write_batch()
- *   publish the handle          ENOMEM       upin_ctx_commit()
- *   copy the result out         EFAULT       main.c, then upin_ctx_unpin()
+ *   copy the result out         EFAULT       main.c, upin_ucmd_respond()
+ *   publish the handle          cannot fail  upin_ctx_finalize()
  *
- * upin_pin() runs the steps up to the publishing.
+ * upin_pin() runs the steps up to the copy out. Its caller copies out, then
+ * publishes the region, or drops it with upin_ctx_abort() if the copy
+ * failed.
  *
  * Every region is a longterm pin. It lives until UNPIN or close, as long as
  * userspace likes, which is case 2 of Documentation/core-api/
@@ -76,10 +80,14 @@
  * leaves nr_segments 0 without it, asks with ns_capable_noaudit().
  *
  * Everything is charged once, for the whole region, before the first page is
- * pinned. The handle is published under one hold of the context's lock; if
- * the result cannot be copied to userspace the region is unpinned again
- * through its handle, so a failed copy_to_user() cannot leak a region nobody
- * knows about.
+ * pinned. The region is published last, when nothing can fail any more, as
+ * iommufd publishes its objects (iommufd_object_finalize()): the slot of its
+ * handle is reserved in the context's xarray before pinning, and the region
+ * is stored there only after the result is copied to userspace, a store
+ * that needs no memory. Until then no other command sees it (a reserved
+ * slot reads as empty, and UNPIN of its handle is ENOENT), so a failed
+ * copy_to_user() drops a region that nobody has seen or used, and every
+ * region a command can find is one whose handle userspace was given.
  *
  * GUP runs in batches of at most one page of page pointers (512 pages; on
  * the stack for small pins), one temporary page reused for every batch.
@@ -96,12 +104,12 @@
  * Locking: the xarray's spinlock protects the handle index and the
  * context's pinned_pages and metadata_bytes; nr_regions and last_handle are
  * atomics, reserved before pinning without the lock. A pin takes the lock
- * once, to publish; UNPIN once, to remove. No lock is held across GUP or a
- * user copy. A region is refcounted: the xarray holds one reference and
- * every command working on the region holds one while it works; UNPIN
- * erases the slot and drops the xarray's, and the last put unpins and
- * uncharges (upin_unpin_region()). Release runs when no command can be
- * running any more and never fails.
+ * to reserve its slot and once more to publish; UNPIN once, to remove. No
+ * lock is held across GUP or a user copy. A region is refcounted: the
+ * xarray holds one reference and every command working on the region holds
+ * one while it works; UNPIN erases the slot and drops the xarray's, and the
+ * last put unpins and uncharges (upin_unpin_region()). Release runs when no
+ * command can be running any more and never fails.
  *
  * Vocabulary: "start" is page aligned, "end" is open, npages counts pages.
  */
@@ -432,31 +440,32 @@ void upin_unpin_region(struct upin_kregion *region)
 }
 
 /**
- * upin_pin() - pin a range as a new region of a context, and publish it
+ * upin_pin() - pin a range as a new region of a context, not yet published
  * @ctx: the context, whose mm is current's
  * @addr: user address, as given to UPIN_IOC_PIN
  * @length: bytes, as given to UPIN_IOC_PIN
  * @flags: UPIN_PIN_* flags, already validated
- * @handle: out, the new region's handle
- * @npages: out, its pages
  *
- * Every step of the table at the top of this file but the copy out: on
- * success the region is in the context under @handle, and a caller that
- * cannot report it undoes it with upin_ctx_unpin(). On failure nothing is
- * left behind.
+ * Every step of the table at the top of this file up to the copy out: on
+ * success the region is pinned and charged, and its handle's slot is
+ * reserved, but no command sees it yet. The caller reports
+ * &upin_kregion.handle and &upin_kregion.npages, then publishes the region
+ * with upin_ctx_finalize(), or drops it with upin_ctx_abort() if it cannot
+ * report them. On failure nothing is left behind.
  *
- * Return: 0, or -EINVAL, -EPERM, -ENOSPC, -ENOMEM, -EFAULT, -EOPNOTSUPP,
- * -EINTR, or another error from GUP.
+ * Return: the region, with the reference the context takes over when it is
+ * published, or ERR_PTR(-EINVAL, -EPERM, -ENOSPC, -ENOMEM, -EFAULT,
+ * -EOPNOTSUPP, -EINTR or another error from GUP).
  */
-int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,
-	     unsigned long *handle, unsigned long *npages)
+struct upin_kregion *upin_pin(struct upin_ctx *ctx, u64 addr, u64 length,
+			      u32 flags)
 {
 	struct upin_kregion *region;
 	int ret;
 
 	region = upin_region_alloc(ctx, addr, length, flags);
 	if (IS_ERR(region))
-		return PTR_ERR(region);
+		return region;
 	if (!(flags & UPIN_PIN_LONGTERM) && !capable(CAP_SYS_ADMIN)) {
 		pr_info_ratelimited("%s[%d]: pin without UPIN_PIN_LONGTERM refused: a region is held across calls, so it is a longterm pin; a short-term one is a diagnostic that needs CAP_SYS_ADMIN\n",
 				    current->comm, task_tgid_nr(current));
@@ -469,18 +478,11 @@ int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,
 	ret = upin_pin_region(region);
 	if (ret)
 		goto err_unreserve;
-	*handle = region->handle;
-	*npages = region->npages;
-	ret = upin_ctx_commit(ctx, region);
-	if (ret)
-		goto err_unpin;
-	return 0;
+	return region;
 
-err_unpin:
-	upin_unpin_region(region);
 err_unreserve:
-	upin_ctx_unreserve(ctx);
+	upin_ctx_unreserve(ctx, region->handle);
 err_free:
 	upin_region_free(region);
-	return ret;
+	return ERR_PTR(ret);
 }

@@ -711,7 +711,7 @@ static void upin_sg_walk(struct upin_kregion *region,
 
 /**
  * upin_region_sg_table() - a scatterlist of the region's pages
- * @region: a committed region
+ * @region: a published region
  * @sgt: out, allocated here, to be freed with sg_free_table()
  * @max_seg: the longest entry the device takes, in bytes, at least a page
  * @boundary: the device's segment boundary mask (dma_get_seg_boundary())
@@ -757,7 +757,7 @@ int upin_region_sg_table(struct upin_kregion *region, struct sg_table *sgt,
 
 /**
  * upin_region_segments() - copy the region's segments to userspace
- * @region: a committed region
+ * @region: a published region
  * @segs: user array of @capacity entries
  * @capacity: entries @segs can take
  *
@@ -811,7 +811,7 @@ int upin_region_segments(struct upin_kregion *region,
 
 /**
  * upin_region_access() - copy between a user buffer and the pinned pages
- * @region: a committed region
+ * @region: a published region
  * @offset: bytes from &upin_kregion.addr
  * @length: bytes to copy, non-zero, within the region (checked by the caller)
  * @buf: the user buffer

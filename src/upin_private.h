@@ -36,7 +36,8 @@ extern atomic_long_t upin_global_pinned;
  * @mm: the opener's mm, mmgrab()ed: the only mm this context pins from, and
  *      the one whose pinned_vm is charged
  * @user: the opener's user, charged for RLIMIT_MEMLOCK
- * @regions: handle -> &struct upin_kregion, committed regions only
+ * @regions: handle -> &struct upin_kregion, published regions only; a pin
+ *           in flight holds a reserved slot, which reads as empty
  * @last_handle: the last handle issued
  * @nr_regions: regions held or in flight, at most @max_regions
  * @max_regions: cap on @nr_regions, upin_max_regions at open time
@@ -121,8 +122,9 @@ int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 		  u32 *count);
 struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle);
 int upin_ctx_reserve(struct upin_ctx *ctx, unsigned long *handle);
-void upin_ctx_unreserve(struct upin_ctx *ctx);
-int upin_ctx_commit(struct upin_ctx *ctx, struct upin_kregion *region);
+void upin_ctx_unreserve(struct upin_ctx *ctx, unsigned long handle);
+void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region);
+void upin_ctx_abort(struct upin_ctx *ctx, struct upin_kregion *region);
 int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle);
 
 /* region.c */
@@ -145,8 +147,8 @@ int upin_region_sg_table(struct upin_kregion *region, struct sg_table *sgt,
 			 size_t max_seg, unsigned long boundary);
 
 /* pin.c */
-int upin_pin(struct upin_ctx *ctx, u64 addr, u64 length, u32 flags,
-	     unsigned long *handle, unsigned long *npages);
+struct upin_kregion *upin_pin(struct upin_ctx *ctx, u64 addr, u64 length,
+			      u32 flags);
 int upin_pin_region(struct upin_kregion *region);
 void upin_unpin_region(struct upin_kregion *region);
 
