@@ -11,6 +11,11 @@
 #   make uninstall          remove what make install installed
 #   make demo               boot a VM, pin and read through a buffer
 #   make check              the whole test suite, in VMs, on every kernel
+#                           (KERNELS="6.12" for one; tools/testing/run-tests)
+#   make check-static       the checks that need no kernel (checkpatch,
+#                           kernel-doc, the uapi header; seconds)
+#   make run_tests          the selftests on this machine, kselftest style,
+#                           with upin loaded (selftests/upin/Makefile)
 #   make bench              upin against io_uring and raw GUP, in VMs, on
 #                           every kernel: build/bench/ (BENCH_ARGS="--runs 9")
 #   make matrix             build (no boot) against every Debian headers flavour
@@ -31,16 +36,22 @@ clean:
 	$(MAKE) -C tools clean
 
 check:
-	tools/run-tests
+	tools/testing/run-tests
+
+check-static:
+	tools/testing/check-static --only tree
+
+run_tests:
+	$(MAKE) -C selftests/upin run_tests
 
 demo:
-	tools/run-tests --demo
+	tools/testing/run-tests --demo
 
 bench:
-	tools/run-tests --bench $(if $(BENCH_ARGS),--bench-args "$(BENCH_ARGS)")
+	tools/testing/run-tests --bench $(if $(BENCH_ARGS),--bench-args "$(BENCH_ARGS)")
 
 matrix:
-	tools/build-matrix
+	tools/testing/build-matrix
 
-.PHONY: all modules modules_install tools install uninstall clean check demo \
-	bench matrix
+.PHONY: all modules modules_install tools install uninstall clean check \
+	check-static run_tests demo bench matrix

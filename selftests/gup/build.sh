@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the kernel's own GUP selftests from Debian's linux-source-SERIES
-# package, statically, for the test VM (tools/vm/init runs run.sh there).
+# package, statically, for the test VM (tools/testing/vm/init runs run.sh there).
 #
 #   selftests/gup/build.sh --series SERIES --out DIR
 #
@@ -21,7 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 UPIN_TOOL=gup/build.sh
-. "$top/tools/vm/lib.sh"
+. "$top/tools/testing/vm/lib.sh"
 
 usage()
 {
@@ -49,7 +49,7 @@ common=(mm/gup_test.h tools/testing/selftests/kselftest.h
 	scripts/headers_install.sh scripts/unifdef.c)
 # The selftests directory was renamed from vm to mm in 6.3.
 for dir in mm vm; do
-	if src=$("$top/tools/kernel-source" --series "$series" "${common[@]}" \
+	if src=$("$top/tools/testing/kernel-source" --series "$series" "${common[@]}" \
 			"tools/testing/selftests/$dir" 2>/dev/null); then
 		break
 	fi

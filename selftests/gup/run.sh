@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs in the test VM (tools/vm/init): the kernel's own GUP selftests, built
+# Runs in the test VM (tools/testing/vm/init): the kernel's own GUP selftests, built
 # by build.sh from the kernel's own source, against
 # /sys/kernel/debug/gup_test.
 #
@@ -9,7 +9,7 @@
 # run.sh checks that upin adds none without its gup_test parameter, reloads
 # upin with gup_test=1, runs the tests, and checks that unloading upin
 # removes the file. When the kernel has its own (a reference kernel, such
-# as the debug kernel of tools/debug-kernel), run.sh checks that upin loaded
+# as the debug kernel of tools/testing/debug-kernel), run.sh checks that upin loaded
 # with gup_test=1 leaves it alone, unloads upin and runs the same tests
 # against the real gup_test.
 #

@@ -16,12 +16,12 @@
  * global page count is 0. After the sweeps, a kmemleak scan must find
  * nothing new: one scan for the program, as a scan takes seconds under
  * emulation. kmemleak only reports objects older than 5 s, so a leak of
- * the last iterations shows in the scan tools/vm/init makes after the
+ * the last iterations shows in the scan tools/testing/vm/init makes after the
  * suite.
  *
  * Needs root and a kernel with CONFIG_FAULT_INJECTION,
  * CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_USERCOPY
- * and CONFIG_FAULT_INJECTION_DEBUG_FS (tools/debug-kernel builds one);
+ * and CONFIG_FAULT_INJECTION_DEBUG_FS (tools/testing/debug-kernel builds one);
  * elsewhere the program reports one skipped test.
  */
 #include <dirent.h>

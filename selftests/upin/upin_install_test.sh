@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The install test, guest half. selftests/upin/Makefile ran `make install`
-# into a staging root and built tools/libupin/example.c against it with
+# into a staging root and built examples/libupin/example.c against it with
 # nothing but `pkg-config --static --cflags --libs upin`, statically; here
 # that program runs against the module: it pins a buffer, lets the kernel
 # write into it through the pin, reads it back and unpins.

@@ -31,7 +31,7 @@
 #define CYCLE_PAGES 64
 /*
  * Beyond this a test would pin for too long under emulation. A KASAN
- * kernel (tools/vm/init sets UPIN_TEST_KASAN=1 there) pins several times
+ * kernel (tools/testing/vm/init sets UPIN_TEST_KASAN=1 there) pins several times
  * slower: contexts that race are kept to what max_regions_enforced fills
  * in one (upin_params_test.sh races them at max_regions=4).
  */

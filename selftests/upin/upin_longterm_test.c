@@ -5,7 +5,7 @@
  * so the kernel migrates them out first; a short-term pin leaves them where
  * they are.
  *
- * The guest boots with movablecore= (tools/run-tests does), so that part
+ * The guest boots with movablecore= (tools/testing/run-tests does), so that part
  * of memory is ZONE_MOVABLE, and the allocator puts user memory there
  * first. Each test fills a buffer, pins it short-term and reads the
  * physical addresses with UPIN_IOC_SEGMENTS (root sees them): every page

@@ -28,7 +28,7 @@
 /**
  * upin_test_kasan() - whether the tests run on a KASAN kernel
  *
- * tools/vm/init exports UPIN_TEST_KASAN=1 when the kernel log says KASAN is
+ * tools/testing/vm/init exports UPIN_TEST_KASAN=1 when the kernel log says KASAN is
  * initialized (the debug lane's kernel). KASAN checks every access the
  * kernel makes, which makes every call several times slower under
  * emulation: loops whose worth is the number of their rounds, not the

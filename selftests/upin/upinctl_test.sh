@@ -9,7 +9,7 @@
 # What varies from run to run is masked before the comparison: addresses
 # (ADDR), segment counts (N) and process ids (PID). Needs root, the module
 # loaded with its default parameters, /mnt/ext4 (UPIN_EXT4_DIR) and free
-# huge pages, as tools/vm/init sets up.
+# huge pages, as tools/testing/vm/init sets up.
 cd "$(dirname "$0")" || exit 1
 UPINCTL=$PWD/upinctl
 EXT4=${UPIN_EXT4_DIR:-/mnt/ext4}

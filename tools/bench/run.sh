@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs in the guest (see tools/vm/init): loads upin (unless loaded) with
+# Runs in the guest (see tools/testing/vm/init): loads upin (unless loaded) with
 # room for the scaling case, and the bench-only upin_bench_raw and
 # upin_bench_dma, then runs upin-bench with the given arguments (--smoke in
 # make check, none for make bench). Unloads them afterwards.

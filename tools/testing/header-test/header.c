@@ -2,7 +2,7 @@
 /*
  * <linux/upin.h> must compile alone, as userspace compiles it: this
  * translation unit includes nothing else. It is written in the common subset
- * of C and C++ and tools/check-static compiles it as C99 and as C++, each
+ * of C and C++ and tools/testing/check-static compiles it as C99 and as C++, each
  * with -Wall -Wextra -Werror -pedantic-errors, for -m64 and -m32, against the
  * host's kernel headers in /usr/include and the tree's include/uapi.
  *

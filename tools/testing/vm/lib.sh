@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Shell helpers shared by tools/run-tests and tools/vm/*: messages, the
+# Shell helpers shared by tools/testing/run-tests and tools/testing/vm/*: messages, the
 # cache location and installing Debian packages on demand. Sourced, not run.
 
 UPIN_CACHE=${UPIN_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/upin}
@@ -137,9 +137,63 @@ upin_usage()
 }
 
 # --- kernel suites: the host's release, and sid and experimental through
-# the Debian root of tools/vm/sid-root.
+# the Debian root of tools/testing/vm/sid-root.
 
 UPIN_VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# upin_host_headers HPKG: unpack the host release's kernel headers package
+# HPKG (linux-headers-KREL) with the packages of the same build it needs
+# (linux-headers-*-common, linux-kbuild-*) into the cache, once per
+# version, and print the directory to build against (KDIR). Nothing is
+# installed on the host: Debian's headers of 6.12 and later depend on their
+# image, whose installation would change the host's boot. The kernel's
+# Makefile includes the -common one by its absolute path; the unpacked
+# copy is pointed at the unpacked -common.
+upin_host_headers()
+{
+	local hpkg=$1 ver p deb dir tmp want
+
+	ver=$(upin_pkg_candidate "$hpkg")
+	[ -n "$ver" ] || { upin_apt_update; ver=$(upin_pkg_candidate "$hpkg"); }
+	[ -n "$ver" ] || upin_die "apt knows no $hpkg"
+	dir=$UPIN_CACHE/headers/${hpkg}_$ver
+	if [ ! -e "$dir/.complete" ]; then
+		mkdir -p "$UPIN_CACHE/headers"
+		tmp=$(mktemp -d "$UPIN_CACHE/headers/.fetch.XXXXXX")
+		want=("$hpkg=$ver")
+		while read -r p; do
+			want+=("$p=$(upin_pkg_candidate "$p")")
+		done < <(upin_suite_deps host "$hpkg" |
+			awk '$1 ~ /^linux-(headers-.*-common|kbuild-)/ { print $1 }')
+		upin_log "fetching ${want[*]}"
+		if ! (cd "$tmp" && apt-get download "${want[@]}") >"$tmp/log" 2>&1; then
+			upin_apt_update
+			(cd "$tmp" && apt-get download "${want[@]}") >"$tmp/log" 2>&1 || {
+				cat "$tmp/log" >&2
+				rm -rf "$tmp"
+				upin_die "apt-get download ${want[*]} failed"
+			}
+		fi
+		for deb in "$tmp"/*.deb; do
+			dpkg -x "$deb" "$tmp/root" ||
+				{ rm -rf "$tmp"; upin_die "dpkg -x $deb failed"; }
+		done
+		[ -f "$tmp/root/usr/src/$hpkg/Makefile" ] ||
+			{ rm -rf "$tmp"; upin_die "$hpkg has no usr/src/$hpkg/Makefile"; }
+		sed -i "s|^include /usr/src/|include $dir/usr/src/|" \
+			"$tmp/root/usr/src/$hpkg/Makefile"
+		touch "$tmp/root/.complete"
+		rm -rf "$dir"
+		mv "$tmp/root" "$dir" 2>/dev/null || [ -e "$dir/.complete" ] ||
+			{ rm -rf "$tmp"; upin_die "cannot move the headers to $dir"; }
+		rm -rf "$tmp"
+		# Older versions of the same package.
+		for p in "$UPIN_CACHE/headers/${hpkg}"_*; do
+			[ "$p" = "$dir" ] || rm -rf "$p"
+		done
+	fi
+	echo "$dir/usr/src/$hpkg"
+}
 
 # upin_suite_apt_cache SUITE ARGS...: apt-cache of SUITE (host, sid or
 # experimental; the last two ask the root's apt, making the root first).
@@ -229,7 +283,7 @@ upin_suite_name()
 }
 
 # upin_source_version SERIES: print "SUITE VERSION" of linux-source-SERIES:
-# the host's apt first, then, once tools/vm/sid-root has made its root, sid
+# the host's apt first, then, once tools/testing/vm/sid-root has made its root, sid
 # and experimental (linux-source-7.2, -7.3); nothing when none has it.
 upin_source_version()
 {

@@ -6,7 +6,7 @@
  * "device" read and write it through the pinned pages (UPIN_IOC_ACCESS),
  * lists the region and its physical segments, and unpins it, showing VmPin
  * of /proc/self/status on the way. Run as root in the VM by
- * `tools/run-tests --demo`, or by hand where upin is loaded:
+ * `tools/testing/run-tests --demo`, or by hand where upin is loaded:
  *
  *   upin-demo [DEVICE]
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The layout of every <linux/upin.h> struct, and every number the header
- * defines, written down once. tools/check-static compiles this file (C11,
+ * defines, written down once. tools/testing/check-static compiles this file (C11,
  * nothing is run) with -m64 and with -m32: both must agree with the table,
  * so a 32-bit process and a 64-bit kernel see the same bytes and
  * compat_ioctl can share the native code. It also fails when a member or a
