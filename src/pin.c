@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * upin pinning: the GUP path, its charges, and their undoing.
+ * upin pinning: a region's lifetime, from its allocation through GUP and
+ * its charges to the last put that unpins, uncharges and frees it.
  *
  * Theory of operation
  * ===================
@@ -96,10 +97,10 @@
  * anything the size of the range at all. A fatal signal check and
  * cond_resched() run between batches.
  *
- * Unpinning walks the entries: one unpin_user_page_range_dirty_lock() per
- * run, which drops the pins of each folio in it with one atomic operation
- * (dirtying it first for a write pin), so a 2 MiB THP costs one call, not
- * 512 page lookups.
+ * Unpinning walks the entries (upin_region_release_pages(), region.c): one
+ * unpin_user_page_range_dirty_lock() per run, which drops the pins of each
+ * folio in it with one atomic operation (dirtying it first for a write
+ * pin), so a 2 MiB THP costs one call, not 512 page lookups.
  *
  * Locking: the xarray's spinlock protects the handle index and the
  * context's pinned_pages and metadata_bytes; nr_regions and last_handle are
@@ -108,8 +109,14 @@
  * lock is held across GUP or a user copy. A region is refcounted: the
  * xarray holds one reference and every command working on the region holds
  * one while it works; UNPIN erases the slot and drops the xarray's, and the
- * last put unpins and uncharges (upin_unpin_region()). Release runs when no
- * command can be running any more and never fails.
+ * last put unpins and uncharges (upin_region_put(), upin_unpin()). Release
+ * runs when no command can be running any more and never fails.
+ *
+ * Ownership: this file owns a region's lifetime and its charges. It
+ * allocates the descriptor (upin_region_alloc()), pins and charges it
+ * (upin_pin()), and at the last upin_region_put() unpins, uncharges
+ * (upin_unpin()) and frees it. region.c only stores what was pinned and
+ * walks it: calls go from here to region.c, never back.
  *
  * Vocabulary: "start" is page aligned, "end" is open, npages counts pages.
  */
@@ -118,15 +125,19 @@
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/backing-dev.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
 #include <linux/shmem_fs.h>
+#include <linux/slab.h>
 
 #include "upin_private.h"
 
 atomic_long_t upin_global_pinned = ATOMIC_LONG_INIT(0);
+
+static struct kmem_cache *upin_region_cache;
 
 /*
  * Add @nr to @counter unless that passes @limit, atomically against other
@@ -381,18 +392,29 @@ static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 	return ret;
 }
 
-/**
- * upin_pin_region() - charge and pin every page of a region
- * @region: a region from upin_region_alloc() whose handle is reserved
- *
- * Called by the task that owns &upin_ctx.mm. On success the region holds
- * the pins, charges and entries listed at the top of this file; on failure
- * it holds nothing and the caller frees it.
+/*
+ * Unpin a region and return every charge it holds: the reverse of
+ * upin_pin_region(), also of a part of it that failed. Never fails and
+ * never looks at current: the charges go back to the context's mm and
+ * user, whoever drops the last reference.
+ */
+static void upin_unpin(struct upin_kregion *region)
+{
+	upin_region_release_pages(region);
+	upin_unaccount(region);
+	atomic_long_sub(region->npages, &upin_global_pinned);
+}
+
+/*
+ * Charge and pin every page of a region whose handle is reserved. Called by
+ * the task that owns &upin_ctx.mm. On success the region holds the pins,
+ * charges and entries listed at the top of this file; on failure it holds
+ * nothing and the caller frees it.
  *
  * Return: 0, or -ENOSPC, -ENOMEM, -EFAULT, -EOPNOTSUPP, -EINTR, or another
  * error from GUP.
  */
-int upin_pin_region(struct upin_kregion *region)
+static int upin_pin_region(struct upin_kregion *region)
 {
 	unsigned long start = untagged_addr((unsigned long)region->addr) &
 			      PAGE_MASK;
@@ -408,36 +430,101 @@ int upin_pin_region(struct upin_kregion *region)
 	}
 
 	ret = upin_account(region);
-	if (ret)
-		goto err_global;
+	if (ret) {
+		atomic_long_sub(region->npages, &upin_global_pinned);
+		return ret;
+	}
 	ret = upin_pin_pages(region, start);
-	if (ret)
-		goto err_unpin;
+	if (ret) {
+		upin_unpin(region);
+		return ret;
+	}
 
 	upin_region_finish(region);
 	return 0;
-
-err_unpin:
-	upin_region_unpin(region);
-	upin_unaccount(region);
-err_global:
-	atomic_long_sub(region->npages, &upin_global_pinned);
-	return ret;
 }
 
 /**
- * upin_unpin_region() - unpin a region and return every charge it holds
- * @region: a region that upin_pin_region() pinned
+ * upin_region_cache_init() - create the slab cache of region descriptors
  *
- * Never fails and never looks at current: the charges go back to the
- * context's mm and user, whoever closes the file.
+ * Return: 0 or -ENOMEM.
  */
-void upin_unpin_region(struct upin_kregion *region)
+int upin_region_cache_init(void)
 {
-	upin_region_unpin(region);
-	upin_unaccount(region);
-	atomic_long_sub(region->npages, &upin_global_pinned);
+	upin_region_cache = KMEM_CACHE(upin_kregion, SLAB_ACCOUNT);
+	return upin_region_cache ? 0 : -ENOMEM;
 }
+
+/**
+ * upin_region_cache_exit() - destroy the slab cache of region descriptors
+ */
+void upin_region_cache_exit(void)
+{
+	kmem_cache_destroy(upin_region_cache);
+}
+
+/*
+ * Allocate a region for [addr, addr + length) of @ctx, with one reference.
+ * Checks that the range is a non-empty part of the user address space and
+ * sizes the region; its entries are allocated as pages are pinned.
+ *
+ * Return: the region, or ERR_PTR(-EINVAL or -ENOMEM).
+ */
+static struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
+					      u64 length, u32 flags)
+{
+	struct upin_kregion *region;
+	unsigned long start;
+	u64 end;
+
+	if (!length || check_add_overflow(addr, length, &end) ||
+	    end > ULONG_MAX)
+		return ERR_PTR(-EINVAL);
+	start = untagged_addr((unsigned long)addr);
+	if (start + length > TASK_SIZE)
+		return ERR_PTR(-EINVAL);
+
+	region = kmem_cache_zalloc(upin_region_cache, GFP_KERNEL_ACCOUNT);
+	if (!region)
+		return ERR_PTR(-ENOMEM);
+	refcount_set(&region->users, 1);
+	refcount_inc(&ctx->users);
+	region->ctx = ctx;
+	region->addr = addr;
+	region->length = length;
+	region->flags = flags;
+	region->npages = ((start + length - 1) >> PAGE_SHIFT) -
+			 (start >> PAGE_SHIFT) + 1;
+	return region;
+}
+
+/* Free a region that holds no pages, and its reference to the context. */
+static void upin_region_free(struct upin_kregion *region)
+{
+	struct upin_ctx *ctx = region->ctx;
+
+	WARN_ON_ONCE(region->nr_entries);
+	kmem_cache_free(upin_region_cache, region);
+	upin_ctx_put(ctx);
+}
+
+/**
+ * upin_region_put() - drop a reference; the last one unpins and frees
+ * @region: the region
+ *
+ * For drivers: drops the reference of upin_region_get() or
+ * upin_region_get_fd(). The last put, which may be a driver's, unpins the
+ * pages (dirtying those of a write pin) and returns the charges to the mm
+ * and user that pinned them. May sleep.
+ */
+void upin_region_put(struct upin_kregion *region)
+{
+	if (!refcount_dec_and_test(&region->users))
+		return;
+	upin_unpin(region);
+	upin_region_free(region);
+}
+EXPORT_SYMBOL_NS_GPL(upin_region_put, UPIN_NS);
 
 /**
  * upin_pin() - pin a range as a new region of a context, not yet published

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * upin region storage: how a region keeps its pinned pages, and the walks
- * over them (unpin, UPIN_IOC_SEGMENTS, UPIN_IOC_ACCESS).
+ * over them (releasing the pages, UPIN_IOC_SEGMENTS, UPIN_IOC_ACCESS, the
+ * scatterlist of a DMA mapping).
  *
  * A region keeps no struct page pointers. It keeps *entries* of 64 bits, in
  * the order of the region, each naming one or two *spans* of physically
@@ -42,12 +43,14 @@
  * UPIN_UNPIN_BATCH. SEGMENTS merges spans that happen to be contiguous
  * across entries.
  *
- * This file is the only one that knows the layout.
+ * This file is the only one that knows the layout, and it is only storage:
+ * the lifetime of a region (its descriptor, references, charges, when its
+ * pages are pinned and released) belongs to pin.c, which calls in here.
+ * Nothing here calls pin.c.
  */
 #include <linux/highmem.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
-#include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -61,8 +64,6 @@
 #define UPIN_PAIR_PFN_MAX	(BIT(UPIN_PAIR_PFN_BITS) - 1)
 #define UPIN_RUN_MAX		BIT(PAGE_SHIFT)
 #define UPIN_CHUNK_ENTRIES	(PAGE_SIZE / sizeof(u64))
-
-static struct kmem_cache *upin_region_cache;
 
 static u64 upin_run(unsigned long pfn, unsigned long nr)
 {
@@ -462,16 +463,17 @@ void upin_region_finish(struct upin_kregion *region)
  * upin_region_metadata() - kernel memory a region holds
  * @region: a finished region
  *
- * Counts the region descriptor and its entries (chunks and directory) as
- * the allocator sized them, and the region's share of the context's handle
- * index: one xarray slot, sizeof(struct xa_node) / XA_CHUNK_SIZE bytes.
+ * Counts the region descriptor (the object size of its slab cache, pin.c)
+ * and its entries (chunks and directory) as the allocator sized them, and
+ * the region's share of the context's handle index: one xarray slot,
+ * sizeof(struct xa_node) / XA_CHUNK_SIZE bytes.
  *
  * Return: bytes.
  */
 size_t upin_region_metadata(struct upin_kregion *region)
 {
 	unsigned long nr_chunks = upin_region_nr_chunks(region);
-	size_t bytes = kmem_cache_size(upin_region_cache) +
+	size_t bytes = sizeof(struct upin_kregion) +
 		       DIV_ROUND_UP(sizeof(struct xa_node), XA_CHUNK_SIZE);
 	unsigned int nr;
 
@@ -485,70 +487,11 @@ size_t upin_region_metadata(struct upin_kregion *region)
 	return bytes;
 }
 
-/**
- * upin_region_cache_init() - create the slab cache of region descriptors
- *
- * Return: 0 or -ENOMEM.
- */
-int upin_region_cache_init(void)
-{
-	upin_region_cache = KMEM_CACHE(upin_kregion, SLAB_ACCOUNT);
-	return upin_region_cache ? 0 : -ENOMEM;
-}
-
-/**
- * upin_region_cache_exit() - destroy the slab cache of region descriptors
- */
-void upin_region_cache_exit(void)
-{
-	kmem_cache_destroy(upin_region_cache);
-}
-
-/**
- * upin_region_alloc() - allocate a region for [addr, addr + length)
- * @ctx: the context the region will belong to
- * @addr: user address, as given to UPIN_IOC_PIN
- * @length: bytes, as given to UPIN_IOC_PIN
- * @flags: UPIN_PIN_* flags, already validated
- *
- * Checks that the range is a non-empty part of the user address space and
- * sizes the region. Entries are allocated as pages are pinned.
- *
- * Return: the region with one reference, or ERR_PTR(-EINVAL or -ENOMEM).
- */
-struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
-				       u64 length, u32 flags)
-{
-	struct upin_kregion *region;
-	unsigned long start;
-	u64 end;
-
-	if (!length || check_add_overflow(addr, length, &end) ||
-	    end > ULONG_MAX)
-		return ERR_PTR(-EINVAL);
-	start = untagged_addr((unsigned long)addr);
-	if (start + length > TASK_SIZE)
-		return ERR_PTR(-EINVAL);
-
-	region = kmem_cache_zalloc(upin_region_cache, GFP_KERNEL_ACCOUNT);
-	if (!region)
-		return ERR_PTR(-ENOMEM);
-	refcount_set(&region->users, 1);
-	refcount_inc(&ctx->users);
-	region->ctx = ctx;
-	region->addr = addr;
-	region->length = length;
-	region->flags = flags;
-	region->npages = ((start + length - 1) >> PAGE_SHIFT) -
-			 (start >> PAGE_SHIFT) + 1;
-	return region;
-}
-
 /* Single pages unpinned together, by one unpin_user_pages_dirty_lock(). */
 #define UPIN_UNPIN_BATCH 32
 
 /**
- * upin_region_unpin() - unpin every page the region holds, free its entries
+ * upin_region_release_pages() - unpin a region's pages, free its entries
  * @region: the region
  *
  * One unpin_user_page_range_dirty_lock() per run: each folio of a run is
@@ -557,7 +500,7 @@ struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
  * Write pins are marked dirty, as the device may have written them;
  * read-only pins are not.
  */
-void upin_region_unpin(struct upin_kregion *region)
+void upin_region_release_pages(struct upin_kregion *region)
 {
 	unsigned long nr_chunks = upin_region_nr_chunks(region), c;
 	bool dirty = region->flags & UPIN_PIN_WRITE;
@@ -603,37 +546,6 @@ void upin_region_unpin(struct upin_kregion *region)
 	region->entry = 0;
 	region->nr_entries = 0;
 }
-
-/**
- * upin_region_free() - free a region that holds no pages
- * @region: the region
- */
-void upin_region_free(struct upin_kregion *region)
-{
-	struct upin_ctx *ctx = region->ctx;
-
-	WARN_ON_ONCE(region->nr_entries);
-	kmem_cache_free(upin_region_cache, region);
-	upin_ctx_put(ctx);
-}
-
-/**
- * upin_region_put() - drop a reference; the last one unpins and frees
- * @region: the region
- *
- * For drivers: drops the reference of upin_region_get() or
- * upin_region_get_fd(). The last put, which may be a driver's, unpins the
- * pages (dirtying those of a write pin) and returns the charges to the mm
- * and user that pinned them. May sleep.
- */
-void upin_region_put(struct upin_kregion *region)
-{
-	if (!refcount_dec_and_test(&region->users))
-		return;
-	upin_unpin_region(region);
-	upin_region_free(region);
-}
-EXPORT_SYMBOL_NS_GPL(upin_region_put, UPIN_NS);
 
 /*
  * The scatterlist being built by upin_region_sg_table(): counting entries

@@ -127,17 +127,11 @@ void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region);
 void upin_ctx_abort(struct upin_ctx *ctx, struct upin_kregion *region);
 int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle);
 
-/* region.c */
-int upin_region_cache_init(void);
-void upin_region_cache_exit(void);
-struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
-				       u64 length, u32 flags);
-void upin_region_free(struct upin_kregion *region);
+/* region.c: a region's storage, and walks over it */
 unsigned int upin_region_add_pages(struct upin_kregion *region,
 				   struct page **pages, unsigned int nr);
 void upin_region_finish(struct upin_kregion *region);
-void upin_region_unpin(struct upin_kregion *region);
-void upin_region_put(struct upin_kregion *region);
+void upin_region_release_pages(struct upin_kregion *region);
 size_t upin_region_metadata(struct upin_kregion *region);
 int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 		       void __user *buf, bool write);
@@ -146,11 +140,14 @@ int upin_region_segments(struct upin_kregion *region,
 int upin_region_sg_table(struct upin_kregion *region, struct sg_table *sgt,
 			 size_t max_seg, unsigned long boundary);
 
-/* pin.c */
+/*
+ * pin.c: a region's lifetime and charges. upin_region_put(), for drivers
+ * too, is declared in upin_dma.h.
+ */
+int upin_region_cache_init(void);
+void upin_region_cache_exit(void);
 struct upin_kregion *upin_pin(struct upin_ctx *ctx, u64 addr, u64 length,
 			      u32 flags);
-int upin_pin_region(struct upin_kregion *region);
-void upin_unpin_region(struct upin_kregion *region);
 
 /* fault.c: fault injection for tests (UPIN_FAULT_INJECTION=1, see Kbuild) */
 #ifdef UPIN_FAULT_INJECTION
