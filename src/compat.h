@@ -13,8 +13,15 @@
  * Shims below: UPIN_COMPAT_NO_VMA_TEST (before 7.0),
  * UPIN_COMPAT_NO_FD_FILE (before 6.12),
  * UPIN_COMPAT_NO_COW_UNSHARE (6.1), UPIN_COMPAT_GUP_VMAS (6.1),
- * UPIN_COMPAT_NO_GUP_TEST_LONGTERM (6.1), folio_is_longterm_pinnable()
+ * UPIN_COMPAT_NO_GUP_TEST_LONGTERM (6.1), upin_folio_longterm_pinnable()
  * (CONFIG_CMA).
+ *
+ * This file holds only shims: macros, one-line inlines and declarations.
+ * A shim with more code than that lives in compat.c, compiled only on the
+ * kernels that need it; elsewhere its inline here does nothing or calls
+ * the kernel. A shim gives older kernels a newer kernel's name, never
+ * upin's own code under a kernel name: where upin's code stands in for
+ * the kernel's, it has an upin_ name.
  *
  * Differences that need no shim:
  * - FOLL_LONGTERM | FOLL_WRITE of a file mapping that needs dirty tracking:
@@ -43,7 +50,7 @@
  * - debugfs_create_file() became a _Generic macro in 6.14, taking
  *   file_operations or debugfs_short_fops; upin passes file_operations.
  * - is_cow_mapping(vm_flags) became vma_is_cow_mapping(vma) in 7.3; only
- *   the 6.1 shim below calls it.
+ *   the 6.1 shim in compat.c calls it.
  */
 #ifndef __UPIN_COMPAT_H
 #define __UPIN_COMPAT_H
@@ -51,7 +58,6 @@
 #include <linux/bits.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
-#include <linux/sched/signal.h>
 
 /*
  * Linux 7.0, "mm: add basic VMA flag operation helper functions": VMA
@@ -89,117 +95,17 @@ static inline bool vma_test(const struct vm_area_struct *vma, int bit)
  * mapping": a read-only FOLL_LONGTERM pin in a private mapping breaks COW of
  * pages that are not anonymous pages (the shared zeropage, page cache), so
  * the pin keeps seeing what the process writes later. Before it, such a pin
- * holds the zeropage and goes stale at the first write. (Anonymous pages
- * shared with a fork child 6.1 unshares itself.)
- *
- * Give older kernels the same result. upin_compat_unshare_cow() looks at
- * each batch of pages GUP has just pinned; at the first page that is not
- * anonymous and lies in a writable private mapping, it unpins the rest of
- * the batch and write-faults the rest of the batch's range, so that GUP,
- * pinning from there again, finds exclusive anonymous copies with the same
- * contents (a write fault writes nothing). Anonymous memory, what nearly
- * every pin is of, costs one folio_test_anon() per folio and nothing else.
- * Shared mappings are left alone: they have no COW to break, and a write
- * fault there would dirty the file and change its mtime for a read-only
- * pin. Unlike 6.2's unshare fault, this cannot reach private mappings
- * without PROT_WRITE, which the process cannot write either. A range is
- * faulted once: pages pinned again below @unshared are kept as they are, so
- * a page that cannot be faulted in, or that a racing munmap() or
- * MADV_DONTNEED replaced, leaves the pin as 6.1 would make it.
+ * goes stale at the first write. compat.c gives older kernels the same
+ * result, on each batch of pages GUP has just pinned (pin.c); elsewhere
+ * upin_compat_unshare_cow() keeps every page.
  *
  * Probe (src/Kbuild): 6.1's include/linux/mm.h declares
  * gup_must_unshare(unsigned int flags, ...); 6.2 added a vma argument.
  */
 #ifdef UPIN_COMPAT_NO_COW_UNSHARE
-/* Write-fault the pages of [start, end) in writable private mappings. */
-static inline void upin_compat_fault_cow(unsigned long start,
-					 unsigned long end)
-{
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	bool unlocked = false;
-	unsigned long addr;
-
-	mmap_read_lock(mm);
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		vma = vma_lookup(mm, addr);
-		if (!vma || fatal_signal_pending(current))
-			break;
-		if (!is_cow_mapping(vma->vm_flags) ||
-		    !vma_test(vma, VMA_WRITE_BIT)) {
-			addr = vma->vm_end - PAGE_SIZE;
-			continue;
-		}
-		if (fixup_user_fault(mm, addr, FAULT_FLAG_WRITE, &unlocked))
-			break;
-	}
-	mmap_read_unlock(mm);
-}
-
-/**
- * upin_compat_unshare_cow() - break COW for a read-only longterm pin (6.1)
- * @pages: pages pin_user_pages_fast() has just pinned
- * @nr: how many
- * @addr: user address of @pages[0]
- * @gup_flags: the flags they were pinned with
- * @unshared: in and out: the end of the range already write-faulted
- *
- * Return: how many pages, from the first, the pin keeps; the others are
- * unpinned, their range write-faulted, and the caller pins them again.
- */
-static inline unsigned int upin_compat_unshare_cow(struct page **pages,
-						   unsigned int nr,
-						   unsigned long addr,
-						   unsigned int gup_flags,
-						   unsigned long *unshared)
-{
-	unsigned long end = addr + ((unsigned long)nr << PAGE_SHIFT), next;
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	unsigned int i = 0, step;
-	struct folio *folio;
-	long left;
-	bool cow;
-
-	if (gup_flags != FOLL_LONGTERM)
-		return nr;
-	if (*unshared > addr)
-		i = min_t(unsigned long, nr, (*unshared - addr) >> PAGE_SHIFT);
-	for (; i < nr; i += step) {
-		folio = page_folio(pages[i]);
-		step = 1;
-		if (folio_test_anon(folio)) {
-			/* Skip the pages of the folio that follow. */
-			left = folio_nr_pages(folio) -
-			       folio_page_idx(folio, pages[i]);
-			while (step < left && i + step < nr &&
-			       pages[i + step] == nth_page(pages[i], step))
-				step++;
-			continue;
-		}
-		/* The zeropage or page cache: is its mapping private? */
-		next = addr + ((unsigned long)i << PAGE_SHIFT);
-		mmap_read_lock(mm);
-		vma = vma_lookup(mm, next);
-		cow = vma && is_cow_mapping(vma->vm_flags) &&
-		      vma_test(vma, VMA_WRITE_BIT);
-		if (!cow && vma)
-			next = min(end, vma->vm_end);
-		else
-			next += PAGE_SIZE;
-		mmap_read_unlock(mm);
-		if (cow) {
-			unpin_user_pages(pages + i, nr - i);
-			upin_compat_fault_cow(addr + ((unsigned long)i << PAGE_SHIFT),
-					      end);
-			*unshared = end;
-			return i;
-		}
-		/* Nothing to break up to @next: skip its pages. */
-		step = ((next - addr) >> PAGE_SHIFT) - i;
-	}
-	return nr;
-}
+unsigned int upin_compat_unshare_cow(struct page **pages, unsigned int nr,
+				     unsigned long addr, unsigned int gup_flags,
+				     unsigned long *unshared);
 #else
 static inline unsigned int upin_compat_unshare_cow(struct page **pages,
 						   unsigned int nr,
@@ -240,28 +146,20 @@ static inline unsigned int upin_compat_unshare_cow(struct page **pages,
 #endif
 
 /*
- * folio_is_longterm_pinnable() is inline, but with CONFIG_CMA it starts by
- * reading the folio's pageblock migratetype through get_pfnblock_flags_mask()
- * (get_pfnblock_migratetype() since 6.17), and neither is exported: a module
- * calling it does not link. Debian's 6.1 and 6.12 kernels have no CMA, its
- * 7.x kernels do. There, gup_test.c gets the rest of the test: a folio in a
- * CMA or isolated pageblock goes unseen by it, but FOLL_LONGTERM has moved
- * such folios out before GUP returns (check_and_migrate_movable_folios()).
- * The helpers used are those of 6.3 and later.
+ * folio_is_longterm_pinnable() does not link into a module on a kernel
+ * with CONFIG_CMA: it reads the pageblock migratetype through helpers that
+ * are not exported. upin_folio_longterm_pinnable() is the kernel's function
+ * without CMA, and compat.c's, which leaves the pageblock out, with it.
  *
  * No probe: this depends on the configuration, not on the version.
  */
 #ifdef CONFIG_CMA
-static inline bool upin_folio_is_longterm_pinnable(struct folio *folio)
+bool upin_folio_longterm_pinnable(struct folio *folio);
+#else
+static inline bool upin_folio_longterm_pinnable(struct folio *folio)
 {
-	if (is_zero_folio(folio))
-		return true;
-	if (folio_is_device_coherent(folio) || folio_is_fsdax(folio))
-		return false;
-	return !folio_is_zone_movable(folio);
+	return folio_is_longterm_pinnable(folio);
 }
-
-#define folio_is_longterm_pinnable(folio) upin_folio_is_longterm_pinnable(folio)
 #endif
 
 #endif /* __UPIN_COMPAT_H */

@@ -194,7 +194,7 @@ static void upin_gup_test_verify(unsigned int cmd, bool pin,
 		if (WARN(!folio_maybe_dma_pinned(folio),
 			 "gup_test: pages[%lu] is not dma-pinned\n", i) ||
 		    WARN(cmd == PIN_LONGTERM_BENCHMARK &&
-			 !folio_is_longterm_pinnable(folio),
+			 !upin_folio_longterm_pinnable(folio),
 			 "gup_test: pages[%lu] is pinned longterm but not longterm pinnable\n",
 			 i)) {
 			dump_page(&folio->page, "gup_test failure");
