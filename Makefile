@@ -9,6 +9,7 @@
 #   make install            install libupin, its headers, upin.pc, upinctl
 #                           and the man pages (PREFIX=/usr/local, DESTDIR=)
 #   make uninstall          remove what make install installed
+#   make man                man/upin.4 from include/uapi/linux/upin.h
 #   make demo               boot a VM, pin and read through a buffer
 #   make check              the whole test suite, in VMs, on every kernel
 #                           (KERNELS="6.12" for one; tools/testing/run-tests)
@@ -28,7 +29,7 @@ all: tools modules
 modules modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
 
-tools install uninstall:
+tools install uninstall man:
 	$(MAKE) -C tools $(patsubst tools,all,$@)
 
 clean:
@@ -53,5 +54,5 @@ bench:
 matrix:
 	tools/testing/build-matrix
 
-.PHONY: all modules modules_install tools install uninstall clean check \
+.PHONY: all modules modules_install tools install uninstall man clean check \
 	check-static run_tests demo bench matrix

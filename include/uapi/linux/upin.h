@@ -8,78 +8,96 @@
 /*
  * upin: pin user memory from a driver, the way a driver should.
  *
- * Userspace ABI of the misc device /dev/upin.
- *
- * Conventions, shared by every command:
- *
- * - One open file is one *context*. A context is bound to the memory (mm) of
- *   the process that opened the device. Every command except
- *   UPIN_IOC_GET_INFO fails with EPERM when issued by a process with another
- *   mm (a forked child, a receiver of the fd over SCM_RIGHTS). GET_INFO names
- *   neither memory nor pinned ranges, so any holder of the fd may call it.
- *
- * - Every command takes a pointer to one struct whose first two members are
- *   ``__u32 size`` (sizeof() as userspace was compiled) and ``__u32 flags``.
- *   The kernel reads it with copy_struct_from_user(): a size below the first
- *   released layout is EINVAL, a larger size whose extra bytes are not zero is
- *   E2BIG, a smaller size is zero-extended. Results are written back only up
- *   to ``size`` bytes. Unknown ``flags`` bits are EOPNOTSUPP; reserved members
- *   must be zero, else EINVAL. An unknown command is ENOTTY.
- *
- * - User pointers travel as __u64 and every __u64 is 8-byte aligned, so one
- *   layout serves 32-bit and 64-bit processes (compat_ioctl is the same code).
- *
- * - A *region* is one successful UPIN_IOC_PIN: every page that overlaps
- *   [addr, addr + length), pinned with FOLL_PIN and named by a *handle*.
- *   Handles are non-zero, unique within the context and never reused while
- *   the file is open; they are issued in increasing order. Overlapping
- *   regions are allowed, independent, and each is charged.
- *
- * - Charging: a region's pages are added to the opener's mm->pinned_vm
- *   (VmPin in /proc/PID/status) and, unless the caller has CAP_IPC_LOCK,
- *   charged before any page is pinned to the opener's user_struct locked-memory
- *   counter (shared with io_uring and iommufd) against RLIMIT_MEMLOCK. A pin
- *   that would pass the limit fails with ENOMEM, nothing charged. Closing the
- *   last reference to the file, from any process or at exit, unpins every
- *   region and returns every page to the mm and user that were charged.
- *
- * - A pin is all or nothing: on any error no page stays pinned, nothing stays
- *   charged and no handle is issued.
- *
- * Choices this ABI makes where the contract leaves one open:
- *
- * - ACCESS with ``length == 0`` is EINVAL, like PIN with ``length == 0``.
- * - LIST and SEGMENTS with a capacity too small write the first
- *   min(capacity, count) entries and ``count``, then fail with EMSGSIZE;
- *   ``capacity == 0`` is the way to ask for ``count`` alone.
- * - Every region is a longterm pin (Documentation/core-api/pin_user_pages.rst,
- *   case 2: it lives as long as userspace wants). A caller without
- *   CAP_SYS_ADMIN must pass UPIN_PIN_LONGTERM, else EPERM, nothing pinned.
- *   CAP_SYS_ADMIN may leave it out to get a short-term FOLL_PIN held across
- *   calls: a diagnostic mode that shows what FOLL_LONGTERM changes, never
- *   the default of libupin or upinctl. The check is made after the range is
- *   validated (EINVAL first), and audited only when the flag is missing.
- * - The file rule: UPIN_PIN_WRITE (longterm or not) of a shared mapping of a
- *   file whose mapping needs dirty tracking (ext4, xfs, ...: it writes back
- *   or has page_mkwrite) is EOPNOTSUPP on every kernel. Linux 6.5 and later
- *   refuse longterm ones inside GUP with EFAULT, 6.1 allows them, and no
- *   kernel refuses short-term ones; either way the device could write pages
- *   the file system believes clean. upin decides on the pages actually
- *   pinned, batch by batch, and turns GUP's EFAULT for this rule into
- *   EOPNOTSUPP, so a file mapped over the range by another thread while the
- *   pin runs is refused too, with the same errno whatever the timing. shmem,
- *   memfd and hugetlbfs need no dirty tracking and may be write-pinned; a
- *   read-only pin of any file mapping is allowed. A refused pin may have
- *   write-faulted pages of the file (as a write of the process would); it
- *   writes nothing into them.
- * - The physical layout is privileged: UPIN_IOC_SEGMENTS is EPERM without
- *   CAP_SYS_ADMIN (checked before the handle), and QUERY reports
- *   nr_segments 0 to such a caller. Even segment lengths tell which pages
- *   are physically adjacent, which /proc/PID/pagemap stopped telling
- *   unprivileged readers because it helps rowhammer and memory grooming.
- * - A ``size`` above the page size is E2BIG without reading the struct: no
- *   layout will be that large.
+ * Userspace ABI of the misc device /dev/upin. The kernel-doc comments of
+ * this file are its one description: upin(4), man/upin.4, is generated
+ * from them by tools/testing/mkman-upin (make man).
  */
+
+/**
+ * DOC: Overview
+ *
+ * The misc device /dev/upin pins ranges of the calling process's memory with
+ * the kernel's pin_user_pages() (FOLL_PIN), as a driver does before a device
+ * reads or writes them, and lets "the device" reach the pinned pages through
+ * an ioctl. Libraries and programs use libupin (``<libupin.h>``,
+ * ``pkg-config upin``) or upinctl(1) rather than the ioctls below.
+ *
+ * Each open(2) of the device creates a *context*, bound to the memory (mm)
+ * of the process that opened it. A context holds *regions*: a region is one
+ * successful UPIN_IOC_PIN, every page that overlaps [addr, addr + length),
+ * pinned with FOLL_PIN and named by a *handle*. Handles are non-zero, unique
+ * within the context and never reused while the file is open; they are
+ * issued in increasing order. Overlapping regions are allowed, independent,
+ * and each is charged. A pin is all or nothing: on any error no page stays
+ * pinned, nothing stays charged and no handle is issued. Closing the last
+ * reference to the file, from any process or at exit, unpins every region
+ * and returns every page to the mm and user that were charged.
+ */
+
+/**
+ * DOC: Argument structs
+ *
+ * Every command takes a pointer to one struct whose first two members are
+ * ``__u32 size`` (sizeof() as userspace was compiled) and ``__u32 flags``.
+ * The kernel reads it as copy_struct_from_user() does: a size below the
+ * struct's first layout is EINVAL, a larger size whose extra bytes are not
+ * zero is E2BIG, a smaller size is zero-extended. A size above the page size
+ * is E2BIG without the struct being read: no layout will be that large.
+ * Results are written back only up to ``size`` bytes. Unknown ``flags`` bits
+ * are EOPNOTSUPP; reserved members must be zero, else EINVAL. An unknown
+ * command is ENOTTY.
+ *
+ * User pointers travel as __u64 and every __u64 is 8-byte aligned, so one
+ * layout serves 32-bit and 64-bit processes (compat_ioctl is the same code).
+ *
+ * Every command except UPIN_IOC_GET_INFO fails with EPERM when issued by a
+ * process with another mm than the context's (a forked child, a receiver of
+ * the fd over SCM_RIGHTS). GET_INFO names neither memory nor pinned ranges,
+ * so any holder of the fd may call it.
+ */
+
+/**
+ * DOC: Charging
+ *
+ * Pinned memory cannot be reclaimed, so it is charged. A region's pages are
+ * added to the opener's mm->pinned_vm (``VmPin`` in /proc/PID/status) and,
+ * unless the caller has CAP_IPC_LOCK, charged before any page is pinned to
+ * the opener's user_struct locked-memory counter (shared with io_uring and
+ * iommufd) against RLIMIT_MEMLOCK. A pin that would pass the limit fails
+ * with ENOMEM, nothing charged. Overlapping regions are charged each time.
+ */
+
+/**
+ * DOC: Longterm pins
+ *
+ * Every region is a longterm pin (Documentation/core-api/pin_user_pages.rst,
+ * case 2): it lives until it is unpinned or its context is closed, as long as
+ * userspace wants. A caller without CAP_SYS_ADMIN must pass
+ * UPIN_PIN_LONGTERM, else the pin fails with EPERM and nothing is pinned.
+ * The check is made after the range is validated (a bad range is still
+ * EINVAL), and audited only when the flag is missing. With CAP_SYS_ADMIN, a
+ * pin without the flag is a short-term FOLL_PIN held across calls: a
+ * diagnostic mode that shows what FOLL_LONGTERM changes, never the default
+ * of libupin or upinctl(1).
+ */
+
+/**
+ * DOC: The file rule
+ *
+ * UPIN_PIN_WRITE (longterm or not) of a shared mapping of a file whose
+ * mapping needs dirty tracking (ext4, xfs, btrfs, ...: the file system
+ * writes back or has page_mkwrite) is EOPNOTSUPP on every kernel: the device
+ * could write pages the file system believes clean. Linux 6.5 and later
+ * refuse longterm ones inside GUP with EFAULT, 6.1 allows them, and no
+ * kernel refuses short-term ones. upin decides on the pages actually pinned,
+ * batch by batch, and turns GUP's EFAULT for this rule into EOPNOTSUPP, so a
+ * file mapped over the range by another thread while the pin runs is refused
+ * too, with the same errno whatever the timing. shmem, memfd and hugetlbfs
+ * need no dirty tracking and may be write-pinned; a read-only pin of any file
+ * mapping is allowed. A refused pin may have write-faulted pages of the file
+ * (as a write of the process would); it writes nothing into them.
+ */
+
 /**
  * define UPIN_ABI_VERSION - reported in &upin_info.abi_version
  *
@@ -87,6 +105,14 @@
  * UPIN_PIN_LONGTERM unless CAP_SYS_ADMIN), the file rule covers every write
  * pin and is decided on the pinned pages, SEGMENTS needs CAP_SYS_ADMIN. The
  * structs and commands did not change.
+ *
+ * Version 1 let any caller pin without UPIN_PIN_LONGTERM (short-term),
+ * refused only longterm write pins of a shared mapping of a file that needs
+ * dirty tracking, answered UPIN_IOC_SEGMENTS for any caller (with ``phys`` 0
+ * unless CAP_SYS_ADMIN), counted ``nr_segments`` for any caller, and read a
+ * struct of any ``size``. libupin accepts modules of both versions: its
+ * upin_pin() always pins longterm unless asked for the short-term
+ * diagnostic.
  */
 #define UPIN_ABI_VERSION 2
 
@@ -158,8 +184,9 @@ enum upin_feature {
  *                  no region. Added in the second layout of this struct;
  *                  callers that pass the first one's size (56) do not get it.
  *
- * Works from any process holding the file, including one whose mm is not the
- * context's.
+ * Reports the module's ABI version, page size, features and limits, and what
+ * this context holds. Works from any process holding the file, including one
+ * whose mm is not the context's.
  */
 struct upin_info {
 	__u32 size;
@@ -205,6 +232,10 @@ enum upin_pin_flags {
  *          pinned
  * @handle: out, the new region's handle
  * @npages: out, pages pinned
+ *
+ * Pins every page that overlaps [@addr, @addr + @length) with the
+ * UPIN_PIN_* @flags, as the region of a new @handle (see Longterm pins and
+ * The file rule above). A pin is all or nothing.
  *
  * Errors: EINVAL (zero length, overflow, range outside the user address
  * space), EPERM (no UPIN_PIN_LONGTERM without CAP_SYS_ADMIN; foreign mm),
@@ -253,6 +284,10 @@ struct upin_unpin {
  *               0 to a caller without CAP_SYS_ADMIN
  * @pin_flags: out, &upin_pin.flags as pinned
  * @__reserved: must be 0
+ *
+ * Describes one region of the context. A region has at least one segment,
+ * so @nr_segments 0 says only that the caller may not see the physical
+ * layout.
  */
 struct upin_region {
 	__u32 size;
@@ -277,7 +312,8 @@ struct upin_region {
  * @count: out, regions this context holds
  *
  * Writes min(@capacity, @count) handles in ascending order. When @capacity is
- * smaller than @count the call writes @count and fails with EMSGSIZE.
+ * smaller than @count the call writes @count and fails with EMSGSIZE;
+ * @capacity 0 is the way to ask for @count alone.
  */
 struct upin_list {
 	__u32 size;
@@ -305,12 +341,14 @@ enum upin_access_flags {
  * @flags: UPIN_ACCESS_* bits
  * @handle: in, the region; ENOENT if this context does not hold it
  * @offset: in, bytes from the region's &upin_pin.addr
- * @length: in, bytes to copy; @offset + @length must lie within the region's
- *          &upin_pin.length, else EINVAL
+ * @length: in, bytes to copy, not 0; @offset + @length must lie within the
+ *          region's &upin_pin.length, else EINVAL
  * @buf: in, user pointer to the buffer to copy from or to
  *
- * The kernel copies through the pinned pages themselves, as a device would
- * see them, not through the process's current mapping of @addr.
+ * Copies @length bytes at @offset of the region into @buf or, with
+ * UPIN_ACCESS_WRITE, from @buf into the region. The kernel copies through
+ * the pinned pages themselves, as a device would see them, not through the
+ * process's current mapping of the range.
  */
 struct upin_access {
 	__u32 size;
@@ -344,8 +382,12 @@ struct upin_segment {
  *
  * Segments are maximal physically contiguous runs of the region's pages, in
  * the order of the region; their lengths add up to npages * page_size. The
- * EMSGSIZE rule is that of UPIN_IOC_LIST. The physical layout is
- * privileged: EPERM without CAP_SYS_ADMIN.
+ * EMSGSIZE rule is that of UPIN_IOC_LIST.
+ *
+ * The physical layout is privileged: EPERM without CAP_SYS_ADMIN, checked
+ * before the handle. Even segment lengths tell which pages are physically
+ * adjacent, which /proc/PID/pagemap stopped telling unprivileged readers
+ * because it helps rowhammer and memory grooming.
  */
 struct upin_segments {
 	__u32 size;
@@ -357,5 +399,55 @@ struct upin_segments {
 };
 
 #define UPIN_IOC_SEGMENTS _IO(UPIN_TYPE, UPIN_CMD_SEGMENTS)
+
+/**
+ * DOC: Errors
+ *
+ * - EINVAL: A zero length, a range that wraps or leaves the user address
+ *   space, an access past the end of the region, a struct size below its
+ *   first layout, or a reserved member that is not zero.
+ * - EFAULT: A page of the range is unmapped, PROT_NONE, or read-only for
+ *   UPIN_PIN_WRITE; nothing stays pinned.
+ * - EOPNOTSUPP: An unknown flag, or UPIN_PIN_WRITE (longterm or not) of a
+ *   shared mapping of a file that needs dirty tracking (ext4, xfs, ...; not
+ *   shmem, memfd or hugetlbfs), refused on every kernel. A read-only pin of
+ *   the same mapping works.
+ * - ENOMEM: The pin would take the process's pinned memory past
+ *   RLIMIT_MEMLOCK and the caller lacks CAP_IPC_LOCK; nothing is charged.
+ * - ENOSPC: The context holds ``max_regions`` regions, or the pin would pass
+ *   the module-wide ``max_pages``.
+ * - ENOENT: The context holds no region with that handle.
+ * - EPERM: The caller is not the process that opened the context;
+ *   UPIN_IOC_PIN without UPIN_PIN_LONGTERM and the caller lacks
+ *   CAP_SYS_ADMIN (nothing is pinned); UPIN_IOC_SEGMENTS and the caller lacks
+ *   CAP_SYS_ADMIN; or UPIN_ACCESS_WRITE on a region pinned without
+ *   UPIN_PIN_WRITE.
+ * - EMSGSIZE: UPIN_IOC_LIST or UPIN_IOC_SEGMENTS with too small a capacity.
+ * - EINTR: A fatal signal arrived while pinning; nothing stays pinned.
+ * - E2BIG: The struct is larger than the module knows and its extra bytes
+ *   are not zero, or its size is above the page size.
+ * - ENOTTY: An unknown command.
+ */
+
+/**
+ * DOC: Files
+ *
+ * - /dev/upin: The device, mode 0600 unless the module parameter ``mode`` or
+ *   a udev rule says otherwise.
+ * - /sys/kernel/debug/upin/regions: Every open context and its regions, for
+ *   root.
+ * - /sys/module/upin/parameters/: ``mode``, ``max_regions`` (per context,
+ *   default 65536) and ``max_pages`` (module-wide, default 0: no cap), set
+ *   with ``modprobe upin name=value`` or in /etc/modprobe.d/.
+ */
+
+/**
+ * DOC: Notes
+ *
+ * Pinned pages stay pinned, and reachable through UPIN_IOC_ACCESS, after the
+ * process unmaps them, forks, or writes to them. A longterm pin of private
+ * anonymous memory stays coherent with what the process writes later, also
+ * after fork(2).
+ */
 
 #endif /* _UAPI_LINUX_UPIN_H */
