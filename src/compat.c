@@ -125,7 +125,8 @@ unsigned int upin_compat_unshare_cow(struct page **pages, unsigned int nr,
 }
 #endif /* UPIN_COMPAT_NO_COW_UNSHARE */
 
-#ifdef CONFIG_CMA
+/* Only gup_test.c asks, and it is built only with UPIN_GUP_TEST=1. */
+#if defined(CONFIG_CMA) && defined(UPIN_GUP_TEST)
 /**
  * upin_folio_longterm_pinnable() - folio_is_longterm_pinnable() for a module
  * @folio: a folio just pinned with FOLL_LONGTERM
@@ -149,4 +150,4 @@ bool upin_folio_longterm_pinnable(struct folio *folio)
 		return false;
 	return !folio_is_zone_movable(folio);
 }
-#endif /* CONFIG_CMA */
+#endif /* CONFIG_CMA && UPIN_GUP_TEST */

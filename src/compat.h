@@ -149,7 +149,8 @@ static inline unsigned int upin_compat_unshare_cow(struct page **pages,
  * folio_is_longterm_pinnable() does not link into a module on a kernel
  * with CONFIG_CMA: it reads the pageblock migratetype through helpers that
  * are not exported. upin_folio_longterm_pinnable() is the kernel's function
- * without CMA, and compat.c's, which leaves the pageblock out, with it.
+ * without CMA, and compat.c's, which leaves the pageblock out, with it
+ * (built for its one caller, gup_test.c, with UPIN_GUP_TEST=1 only).
  *
  * No probe: this depends on the configuration, not on the version.
  */

@@ -6,6 +6,12 @@
  * distribution kernels people use. Loaded with gup_test=1, upin creates the
  * file where the tests look for it, unless the kernel has its own.
  *
+ * Test code: this file is built only when the module is made with
+ * UPIN_GUP_TEST=1 (see src/Kbuild), as fault.c is with
+ * UPIN_FAULT_INJECTION=1, and never in production. Without it upin.ko has
+ * no gup_test parameter and nothing of this file: upin_gup_test_init() and
+ * upin_gup_test_exit() are inlines that do nothing (upin_private.h).
+ *
  * The file speaks the ioctl ABI of the running kernel's mm/gup_test.c: the
  * same struct layouts, command numbers, checks and errors.
  *

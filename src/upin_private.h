@@ -170,8 +170,21 @@ void upin_debugfs_exit(void);
 void upin_debugfs_add(struct upin_ctx *ctx);
 void upin_debugfs_del(struct upin_ctx *ctx);
 
-/* gup_test.c */
+/*
+ * gup_test.c: /sys/kernel/debug/gup_test for the kernel's GUP selftests,
+ * for tests only (UPIN_GUP_TEST=1, see Kbuild)
+ */
+#ifdef UPIN_GUP_TEST
 void upin_gup_test_init(void);
 void upin_gup_test_exit(void);
+#else
+static inline void upin_gup_test_init(void)
+{
+}
+
+static inline void upin_gup_test_exit(void)
+{
+}
+#endif
 
 #endif /* __UPIN_PRIVATE_H */
