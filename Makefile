@@ -19,6 +19,8 @@
 #                           with upin loaded (selftests/upin/Makefile)
 #   make bench              upin against io_uring and raw GUP, in VMs, on
 #                           every kernel: build/bench/ (BENCH_ARGS="--runs 9")
+#   make profile            perf profiles and flame graphs of small and THP
+#                           pins, in VMs: build/profile/ (PROFILE="SPEC...")
 #   make matrix             build (no boot) against every Debian headers flavour
 #   make clean
 
@@ -51,8 +53,11 @@ demo:
 bench:
 	tools/testing/run-tests --bench $(if $(BENCH_ARGS),--bench-args "$(BENCH_ARGS)")
 
+profile:
+	tools/testing/run-tests --profile $(if $(PROFILE),"$(PROFILE)")
+
 matrix:
 	tools/testing/build-matrix
 
 .PHONY: all modules modules_install tools install uninstall man clean check \
-	check-static run_tests demo bench matrix
+	check-static run_tests demo bench profile matrix

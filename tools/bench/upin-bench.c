@@ -28,6 +28,11 @@
  *   --max-size SIZE  largest buffer, with a K/M/G suffix (default 1G)
  *   --regions N      the large context of the scaling case (default 65536;
  *                    the small one holds 64)
+ *   --loop METHOD,MEM,SIZE [--seconds N]
+ *                    no cases: pin and unpin SIZE of MEM (writable,
+ *                    longterm) through METHOD (upin, io_uring, raw, raw2)
+ *                    over and over for N seconds (default 10), for a
+ *                    profiler to sample (tools/bench/profile.sh)
  *   -h, --help       this text
  *
  * Cases: a size sweep (4 KiB to --max-size, by 16x, and 256 MiB) of
@@ -127,7 +132,9 @@ static struct {
 	int no_metadata;	/* cases without metadata_bytes */
 	int scaling_failed;
 	int dma_failed;
-} bench = { .runs = 11, .max_size = GIB, .regions = 65536 };
+	const char *loop;	/* --loop METHOD,MEM,SIZE */
+	int seconds;
+} bench = { .runs = 11, .max_size = GIB, .regions = 65536, .seconds = 10 };
 
 struct result {
 	double med, min, max;	/* ns per operation */
@@ -149,6 +156,8 @@ static void usage(FILE *f)
 		"  --runs N         runs per case and method (default 11)",
 		"  --max-size SIZE  largest buffer, K/M/G suffix (default 1G)",
 		"  --regions N      regions of the large scaling context (65536)",
+		"  --loop METHOD,MEM,SIZE [--seconds N]",
+		"                   only pin+unpin SIZE of MEM through METHOD, for N s",
 		"  -h, --help       this text",
 	};
 	size_t i;
@@ -854,6 +863,50 @@ static int open_devices(void)
 	return 0;
 }
 
+/*
+ * --loop: one method on one buffer, over and over, for a profiler. Prints
+ * how many pin+unpin pairs ran and what one cost on average.
+ */
+static int run_loop(const char *spec)
+{
+	static const char *const loop_names[NR_METHODS] = {
+		"upin", "io_uring", "raw", "raw2"
+	};
+	char method[16], mem[16], size[16];
+	int m, k, err = 0;
+	double t0, t;
+	long n = 0;
+	size_t len;
+	char *buf;
+
+	if (sscanf(spec, "%15[^,],%15[^,],%15s", method, mem, size) != 3)
+		return 2;
+	for (m = 0; m < NR_METHODS && strcmp(method, loop_names[m]); m++)
+		;
+	for (k = 0; k < NR_MEMS && strcmp(mem, mem_names[k]); k++)
+		;
+	len = parse_size(size);
+	if (m == NR_METHODS || k == NR_MEMS || !len)
+		return 2;
+	buf = buffer_get(k, len < HPAGE ? HPAGE : len);
+	if (!buf)
+		return 1;
+	t0 = now_ns();
+	do {
+		for (int i = 0; i < 64 && !err; i++, n++)
+			err = run_method(m, buf, len,
+					 UPIN_PIN_WRITE | UPIN_PIN_LONGTERM);
+		t = now_ns();
+	} while (!err && t - t0 < bench.seconds * 1e9);
+	if (err) {
+		say("loop %s: %s", spec, strerror(-err));
+		return 1;
+	}
+	say("loop %s: %ld pin+unpin in %.1f s, %.0f ns each", spec, n,
+	    (t - t0) / 1e9, (t - t0) / n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t sizes[16], len, nsizes = 0, s;
@@ -873,6 +926,10 @@ int main(int argc, char **argv)
 			bench.max_size = parse_size(argv[++i]);
 		} else if (!strcmp(argv[i], "--regions") && i + 1 < argc) {
 			bench.regions = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--loop") && i + 1 < argc) {
+			bench.loop = argv[++i];
+		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+			bench.seconds = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -893,6 +950,12 @@ int main(int argc, char **argv)
 			printf("1..%d\n", bench.tap);
 		}
 		return 1;
+	}
+	if (bench.loop) {
+		i = run_loop(bench.loop);
+		if (i == 2)
+			fprintf(stderr, "upin-bench: --loop METHOD,MEM,SIZE: METHOD upin, io_uring, raw or raw2; MEM anon4k, scattered, thp or hugetlb\n");
+		return i;
 	}
 
 	for (len = 4 * KIB; len <= bench.max_size && nsizes < 15; len *= 16)
