@@ -141,6 +141,22 @@ upin_usage()
 
 UPIN_VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+# upin_apt_download DIR PKG=VERSION...: apt-get download from the host's
+# apt into DIR (its log in DIR/download.log). A stale package list names a
+# version the mirror dropped: on failure the lists are refreshed once and
+# the download tried again. Returns 1, the log shown, when it still fails.
+upin_apt_download()
+{
+	local to=$1
+
+	shift
+	(cd "$to" && apt-get download "$@") >"$to/download.log" 2>&1 && return
+	upin_apt_update
+	(cd "$to" && apt-get download "$@") >"$to/download.log" 2>&1 && return
+	cat "$to/download.log" >&2
+	return 1
+}
+
 # upin_host_headers HPKG: unpack the host release's kernel headers package
 # HPKG (linux-headers-KREL) with the packages of the same build it needs
 # (linux-headers-*-common, linux-kbuild-*) into the cache, once per
@@ -166,14 +182,8 @@ upin_host_headers()
 		done < <(upin_suite_deps host "$hpkg" |
 			awk '$1 ~ /^linux-(headers-.*-common|kbuild-)/ { print $1 }')
 		upin_log "fetching ${want[*]}"
-		if ! (cd "$tmp" && apt-get download "${want[@]}") >"$tmp/log" 2>&1; then
-			upin_apt_update
-			(cd "$tmp" && apt-get download "${want[@]}") >"$tmp/log" 2>&1 || {
-				cat "$tmp/log" >&2
-				rm -rf "$tmp"
-				upin_die "apt-get download ${want[*]} failed"
-			}
-		fi
+		upin_apt_download "$tmp" "${want[@]}" ||
+			{ rm -rf "$tmp"; upin_die "apt-get download ${want[*]} failed"; }
 		for deb in "$tmp"/*.deb; do
 			dpkg -x "$deb" "$tmp/root" ||
 				{ rm -rf "$tmp"; upin_die "dpkg -x $deb failed"; }
