@@ -36,24 +36,40 @@ MODULE_PARM_DESC(max_pages, "Pages all open files may pin together, 0 = no cap (
  * @ctx: the context of the file
  * @ubuffer: the user's argument struct
  * @user_size: its size as userspace sees it
- * @cmd: the kernel's copy, zero-extended to @cmd_size
- * @cmd_size: sizeof the kernel's struct
+ * @cmd: the kernel's copy, zero-extended to the kernel's size
  */
 struct upin_ucmd {
 	struct upin_ctx *ctx;
 	void __user *ubuffer;
 	u32 user_size;
 	void *cmd;
-	size_t cmd_size;
 };
 
-/* Write the command's struct back, truncated to what userspace knows. */
-static int upin_ucmd_respond(struct upin_ucmd *ucmd)
+/*
+ * Write the command's struct, @size bytes, back, truncated to what
+ * userspace knows, as 64-bit words in one user access window (see
+ * upin_ucmd_read()).
+ */
+static int upin_ucmd_respond(struct upin_ucmd *ucmd, const void *cmd,
+			     size_t size)
 {
-	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(size_t, ucmd->user_size, ucmd->cmd_size)))
+	u64 __user *dst = ucmd->ubuffer;
+	const u64 *src = cmd;
+	size_t i;
+
+	if (ucmd->user_size < size || !IS_ALIGNED((unsigned long)dst, 8))
+		return copy_to_user(dst, cmd, min_t(size_t, size,
+						    ucmd->user_size)) ?
+		       -EFAULT : 0;
+	if (!user_write_access_begin(dst, size))
 		return -EFAULT;
+	for (i = 0; i < size / sizeof(u64); i++)
+		unsafe_put_user(src[i], &dst[i], efault);
+	user_write_access_end();
 	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 static int upin_cmd_get_info(struct upin_ucmd *ucmd)
@@ -76,7 +92,7 @@ static int upin_cmd_get_info(struct upin_ucmd *ucmd)
 	cmd->max_regions = ctx->max_regions;
 	cmd->global_pinned_pages = atomic_long_read(&upin_global_pinned);
 	cmd->global_max_pages = upin_max_pages;
-	return upin_ucmd_respond(ucmd);
+	return upin_ucmd_respond(ucmd, cmd, sizeof(*cmd));
 }
 
 static int upin_cmd_pin(struct upin_ucmd *ucmd)
@@ -97,7 +113,7 @@ static int upin_cmd_pin(struct upin_ucmd *ucmd)
 	 * Not published yet, so no other command has seen the region: if
 	 * userspace cannot learn its handle, it goes as if never pinned.
 	 */
-	ret = upin_ucmd_respond(ucmd);
+	ret = upin_ucmd_respond(ucmd, cmd, sizeof(*cmd));
 	if (ret) {
 		upin_ctx_abort(ucmd->ctx, region);
 		return ret;
@@ -136,7 +152,7 @@ static int upin_cmd_query(struct upin_ucmd *ucmd)
 			   region->nr_segments : 0;
 	cmd->pin_flags = region->flags;
 	upin_region_put(region);
-	return upin_ucmd_respond(ucmd);
+	return upin_ucmd_respond(ucmd, cmd, sizeof(*cmd));
 }
 
 static int upin_cmd_list(struct upin_ucmd *ucmd)
@@ -150,7 +166,7 @@ static int upin_cmd_list(struct upin_ucmd *ucmd)
 	ret = upin_ctx_list(ucmd->ctx, u64_to_user_ptr(cmd->handles),
 			    cmd->capacity, &cmd->count);
 	if (!ret)
-		ret = upin_ucmd_respond(ucmd);
+		ret = upin_ucmd_respond(ucmd, cmd, sizeof(*cmd));
 	if (!ret && cmd->count > cmd->capacity)
 		ret = -EMSGSIZE;
 	return ret;
@@ -210,7 +226,7 @@ static int upin_cmd_segments(struct upin_ucmd *ucmd)
 	upin_region_put(region);
 
 	if (!ret)
-		ret = upin_ucmd_respond(ucmd);
+		ret = upin_ucmd_respond(ucmd, cmd, sizeof(*cmd));
 	if (!ret && cmd->count > cmd->capacity)
 		ret = -EMSGSIZE;
 	return ret;
@@ -246,7 +262,8 @@ struct upin_ioctl_op {
 	[_IOC_NR(_ioctl) - UPIN_CMD_BASE] = {				\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union upin_ucmd_buffer) < \
-					  sizeof(_struct)),		\
+					  sizeof(_struct)) +		\
+			BUILD_BUG_ON_ZERO(sizeof(_struct) % sizeof(u64)), \
 		.min_size = offsetofend(_struct, _last),		\
 		.name = #_ioctl,					\
 		.any_mm = _any_mm,					\
@@ -270,6 +287,71 @@ static const struct upin_ioctl_op upin_ioctl_ops[] = {
 		      struct upin_segments, count, false),
 };
 
+/*
+ * Read the command's struct, as copy_struct_from_user() does: zero-extended
+ * when userspace's is smaller, E2BIG when it is larger and has a nonzero
+ * byte past the kernel's.
+ *
+ * Usually the kernel's struct fits in what is left of the page of the
+ * size field, which userspace must have mapped anyway; then the size and
+ * the struct are read together, as 64-bit words in one user access window,
+ * not as a get_user() and a copy: the ioctl path is most of what a
+ * one-page pin costs, and a byte copy (rep movsb) and the run-time check of
+ * hardened usercopy are a large part of it. Bytes past userspace's struct
+ * come from that same page, so the read can fault nowhere reading the size
+ * could not, and they are zeroed. Else, the size first, then the struct.
+ */
+static int upin_ucmd_read(struct upin_ucmd *ucmd,
+			  const struct upin_ioctl_op *op)
+{
+	const u64 __user *src = ucmd->ubuffer;
+	union upin_ucmd_buffer *buf = ucmd->cmd;
+	u64 *dst = ucmd->cmd;
+	bool whole;
+	size_t i;
+	int ret;
+
+	whole = IS_ALIGNED((unsigned long)src, sizeof(u64)) &&
+		offset_in_page(src) + op->size <= PAGE_SIZE;
+	if (whole) {
+		if (!user_read_access_begin(src, op->size))
+			return -EFAULT;
+		for (i = 0; i < op->size / sizeof(u64); i++)
+			unsafe_get_user(dst[i], &src[i], efault);
+		user_read_access_end();
+		/* Every command's struct begins with its size. */
+		ucmd->user_size = buf->info.size;
+	} else if (get_user(ucmd->user_size, (u32 __user *)src)) {
+		return -EFAULT;
+	}
+	/* No struct will be this large: do not scan megabytes for zeroes. */
+	if (ucmd->user_size > PAGE_SIZE)
+		return -E2BIG;
+	if (ucmd->user_size < op->min_size) {
+		pr_debug("%s[%d]: %s: size %u below %u\n", current->comm,
+			 task_tgid_nr(current), op->name, ucmd->user_size,
+			 op->min_size);
+		return -EINVAL;
+	}
+	if (!whole)
+		return copy_struct_from_user(buf, op->size, ucmd->ubuffer,
+					     ucmd->user_size);
+	if (ucmd->user_size < op->size) {
+		memset((u8 *)buf + ucmd->user_size, 0,
+		       op->size - ucmd->user_size);
+	} else if (ucmd->user_size > op->size) {
+		ret = check_zeroed_user(ucmd->ubuffer + op->size,
+					ucmd->user_size - op->size);
+		if (ret <= 0)
+			return ret ?: -E2BIG;
+	}
+	return 0;
+
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
 static long upin_fops_ioctl(struct file *filp, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -291,21 +373,7 @@ static long upin_fops_ioctl(struct file *filp, unsigned int cmd,
 	ucmd.ctx = ctx;
 	ucmd.ubuffer = (void __user *)arg;
 	ucmd.cmd = &buf;
-	ucmd.cmd_size = op->size;
-	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
-	if (ret)
-		return ret;
-	/* No struct will be this large: do not scan megabytes for zeroes. */
-	if (ucmd.user_size > PAGE_SIZE)
-		return -E2BIG;
-	if (ucmd.user_size < op->min_size) {
-		pr_debug("%s[%d]: %s: size %u below %u\n", current->comm,
-			 task_tgid_nr(current), op->name, ucmd.user_size,
-			 op->min_size);
-		return -EINVAL;
-	}
-	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
-				    ucmd.user_size);
+	ret = upin_ucmd_read(&ucmd, op);
 	if (!ret)
 		ret = op->execute(&ucmd);
 	if (ret)
