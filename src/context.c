@@ -98,15 +98,20 @@ void upin_ctx_put(struct upin_ctx *ctx)
 	kfree(ctx);
 }
 
-/* Reserve the slot of the handle after @handle, if memory allows. */
-static void upin_ctx_reserve_ahead(struct upin_ctx *ctx, unsigned long handle)
+/*
+ * Is the slot of @handle reserved? Only the pin that was issued @handle
+ * fills or releases it, and UNPIN leaves a reserved slot alone, so once
+ * this is true it stays true for that pin: a lockless look is enough.
+ */
+static bool upin_ctx_slot_reserved(struct upin_ctx *ctx, unsigned long handle)
 {
-	if (handle == ULONG_MAX)
-		return;
-	/* A failure only leaves the next pin its own allocation. */
-	if (xa_reserve(&ctx->regions, handle + 1,
-		       GFP_KERNEL_ACCOUNT | __GFP_NOWARN))
-		return;
+	XA_STATE(xas, &ctx->regions, handle);
+	void *entry;
+
+	rcu_read_lock();
+	entry = xas_load(&xas);
+	rcu_read_unlock();
+	return xa_is_zero(entry);
 }
 
 /**
@@ -116,17 +121,8 @@ static void upin_ctx_reserve_ahead(struct upin_ctx *ctx, unsigned long handle)
  *
  * The count and the handle are atomics, taken without the lock. The slot
  * is allocated now, so that upin_ctx_finalize() cannot fail; it reads as
- * empty until then.
- *
- * The slot of the next handle is reserved too, ahead, when that needs no
- * new node or the memory is there: handles only grow, so without it a
- * process that pins and unpins one region at a time would have the xarray
- * allocate a node for every pin and free it, through RCU, at every unpin
- * (a third of a one-page pin+unpin in a profile, docs/performance.md).
- * With it, the node of the handles in use stays until they move past it,
- * once every XA_CHUNK_SIZE handles. A slot reserved ahead and never used
- * (the next pin failed, or never came) reads as empty and goes with the
- * context.
+ * empty until then. Usually the previous pin has reserved it already (see
+ * upin_ctx_finalize()), and then this takes no lock at all.
  *
  * Return: 0, -ENOSPC when the context holds max_regions regions or has
  * used up the handle space, or -ENOMEM when the xarray cannot grow (the
@@ -145,12 +141,12 @@ int upin_ctx_reserve(struct upin_ctx *ctx, unsigned long *handle)
 			goto err;
 		}
 	} while (!atomic_long_try_cmpxchg(&ctx->last_handle, &last, last + 1));
-	ret = xa_reserve(&ctx->regions, (unsigned long)last + 1,
-			 GFP_KERNEL_ACCOUNT);
+	*handle = (unsigned long)last + 1;
+	if (upin_ctx_slot_reserved(ctx, *handle))
+		return 0;
+	ret = xa_reserve(&ctx->regions, *handle, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err;
-	*handle = (unsigned long)last + 1;
-	upin_ctx_reserve_ahead(ctx, *handle);
 	return 0;
 
 err:
@@ -181,6 +177,17 @@ void upin_ctx_unreserve(struct upin_ctx *ctx, unsigned long handle)
  * The last step of a pin, and one that cannot fail: the slot was allocated
  * by upin_ctx_reserve(). From here on lookups, LIST and UNPIN see the
  * region, and GET_INFO counts its pages and metadata.
+ *
+ * Under the same lock, the slot of the next handle is reserved ahead, if
+ * that handle has not been issued yet and the node is there or can be had
+ * without sleeping: handles only grow, so without it a process that pins
+ * and unpins one region at a time would have the xarray allocate a node at
+ * every pin and free it, through RCU, at every unpin (a third of a
+ * one-page pin+unpin in a profile, docs/performance.md), and take the lock
+ * once more to reserve. With it, the next pin finds its slot reserved and
+ * the node of the handles in use stays until they move past it. A slot
+ * reserved ahead whose handle is never issued reads as empty and goes with
+ * the context; one that could not be reserved is the next pin's to do.
  */
 void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
 {
@@ -192,6 +199,16 @@ void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
 	old = xas_store(&xas, region);
 	ctx->pinned_pages += region->npages;
 	ctx->metadata_bytes += bytes;
+	/*
+	 * Not issued yet: the pin that will be issued it finds the slot
+	 * reserved, or reserves it itself under this lock, after us.
+	 */
+	if (region->handle != ULONG_MAX &&
+	    atomic_long_read(&ctx->last_handle) == region->handle &&
+	    !xas_next(&xas)) {
+		/* A node, if needed, is allocated GFP_NOWAIT. */
+		xas_store(&xas, XA_ZERO_ENTRY);
+	}
 	xa_unlock(&ctx->regions);
 	/* A store over a reserved slot allocates nothing. */
 	WARN_ON_ONCE(old != XA_ZERO_ENTRY);
@@ -245,18 +262,18 @@ struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle)
  */
 int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle)
 {
+	XA_STATE(xas, &ctx->regions, handle);
 	struct upin_kregion *region;
 
 	if (!handle || handle > ULONG_MAX)
 		return -ENOENT;
 	xa_lock(&ctx->regions);
-	/*
-	 * xa_load() first: __xa_erase() would also erase the reserved slot of
-	 * a pin in flight, which must stay for upin_ctx_finalize().
-	 */
-	region = xa_load(&ctx->regions, handle);
+	region = xas_load(&xas);
+	/* The reserved slot of a pin in flight stays for upin_ctx_finalize(). */
+	if (xa_is_zero(region))
+		region = NULL;
 	if (region) {
-		__xa_erase(&ctx->regions, handle);
+		xas_store(&xas, NULL);
 		ctx->pinned_pages -= region->npages;
 		ctx->metadata_bytes -= upin_region_metadata(region);
 	}
