@@ -270,11 +270,14 @@ static bool upin_region_store(struct upin_kregion *region, u64 *tail, u64 e)
  *
  * Pages extend the open run (the region's last entry, when it is a run)
  * while they are contiguous, physically and in the memmap; a single page
- * and the next single page make a pair. Only pfns are compared, and an
- * entry is written when its run ends, so that a contiguous page costs one
- * compare. A page that does not follow the one before it physically starts
- * a segment (a run cut by the memmap alone does not):
- * &upin_kregion.nr_segments is counted here, without a walk of its own.
+ * and the next single page make a pair. A page that starts a run is looked
+ * at by its pfn; the pages that follow it in the memmap join the run at
+ * once, found by comparing page pointers (upin_pages_contiguous()), so a
+ * 2 MiB folio costs a pointer compare per page and no pfn arithmetic. An
+ * entry is written when its run ends. A page that does not follow the one
+ * before it physically starts a segment (a run cut by the memmap alone
+ * does not): &upin_kregion.nr_segments is counted here, without a walk of
+ * its own.
  *
  * Return: how many pages the region took over, from the first: @nr, or
  * fewer when memory for an entry cannot be allocated. The caller unpins
@@ -285,8 +288,9 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 {
 	u64 *tail = upin_region_tail(region);
 	unsigned long first = 0, len = 0, last = ULONG_MAX - 1, pfn;
-	unsigned int i, stored = 0;
-	u64 e;
+	unsigned int i, step, stored = 0;
+	bool emit;
+	u64 e = 0;
 
 	/*
 	 * The open run, stored at *tail, which the next pages may continue;
@@ -300,33 +304,43 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 			last = upin_pair_pfn(*tail, 1);
 		tail = NULL;
 	}
-	for (i = 0; i < nr; i++) {
+	for (i = 0; i < nr; i += step) {
 		pfn = page_to_pfn(pages[i]);
+		emit = true;
 		if (len && pfn == first + len && len < UPIN_RUN_MAX &&
 		    upin_memmap_follows(pfn)) {
 			len++;
-			continue;
-		}
-		if (pfn != (len ? first + len : last + 1))
-			region->nr_segments++;
-		last = pfn;
-		if (len == 1 && first <= UPIN_PAIR_PFN_MAX &&
-		    pfn <= UPIN_PAIR_PFN_MAX) {
+			emit = false;
+		} else if (len == 1 && first <= UPIN_PAIR_PFN_MAX &&
+			   pfn <= UPIN_PAIR_PFN_MAX) {
+			if (pfn != first + 1)
+				region->nr_segments++;
 			e = UPIN_PAIR | ((u64)pfn << UPIN_PAIR_PFN_BITS) | first;
 			len = 0;
-		} else if (len) {
-			e = upin_run(first, len);
-			first = pfn;
-			len = 1;
 		} else {
+			if (pfn != (len ? first + len : last + 1))
+				region->nr_segments++;
+			emit = len;
+			if (len)
+				e = upin_run(first, len);
 			first = pfn;
 			len = 1;
-			continue;
 		}
-		if (!upin_region_store(region, tail, e))
-			return stored;
-		tail = NULL;
-		stored = len ? i : i + 1;
+		last = pfn;
+		if (emit) {
+			if (!upin_region_store(region, tail, e))
+				return stored;
+			tail = NULL;
+			stored = len ? i : i + 1;
+		}
+		/* @pages[i] ends the open run: take those that follow it. */
+		step = 1;
+		if (len && i + 1 < nr && pages[i + 1] == pages[i] + 1) {
+			step = upin_pages_contiguous(pages + i,
+						     min_t(unsigned long, nr - i,
+							   UPIN_RUN_MAX - len + 1));
+			len += step - 1;
+		}
 	}
 	if (len && !upin_region_store(region, tail, upin_run(first, len)))
 		return stored;

@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/types.h>
@@ -113,6 +114,44 @@ struct upin_kregion {
 		struct upin_chunk *chunks;
 	};
 };
+
+/**
+ * upin_pages_contiguous() - how many pages follow the first in the memmap
+ * @pages: pages as GUP returned them
+ * @nr: how many to look at, at least one
+ *
+ * Counts the pages from @pages[0] on whose struct pages follow one another,
+ * comparing the pointers only, four at a time, and reading no struct page.
+ * That is what it takes to know that GUP returned consecutive pages of a
+ * folio: a PMD-mapped THP or a hugetlb page comes back that way, but a
+ * PTE-mapped large folio may have any page in the middle replaced (COW
+ * after fork(), mremap() of a part of it), which its ends do not show.
+ * Pages that follow in the memmap are physically contiguous too: with
+ * classic SPARSEMEM, where each memory section has a memmap of its own, the
+ * count stops at the end of the section of @pages[0].
+ *
+ * Return: 1 to @nr.
+ */
+static inline unsigned int upin_pages_contiguous(struct page **pages,
+						 unsigned int nr)
+{
+	struct page *first = pages[0];
+	unsigned int i = 1;
+
+#if defined(CONFIG_SPARSEMEM) && !defined(CONFIG_SPARSEMEM_VMEMMAP)
+	nr = min_t(unsigned long, nr, PAGES_PER_SECTION -
+		   (page_to_pfn(first) & (PAGES_PER_SECTION - 1)));
+#endif
+	for (; i + 4 <= nr; i += 4) {
+		if ((pages[i] != first + i) | (pages[i + 1] != first + i + 1) |
+		    (pages[i + 2] != first + i + 2) |
+		    (pages[i + 3] != first + i + 3))
+			break;
+	}
+	while (i < nr && pages[i] == first + i)
+		i++;
+	return i;
+}
 
 /* context.c */
 struct upin_ctx *upin_ctx_create(void);
