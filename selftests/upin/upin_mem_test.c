@@ -709,6 +709,28 @@ TEST_F(cow, process_write_after_pin_seen)
 }
 
 /*
+ * fork() a child that first waits for the parent: for a byte on @go (read()
+ * returns @want, 1) or for the parent to close it (0). Return: fork()'s.
+ */
+static pid_t fork_waiting(int go[2], struct upin_report *rep, ssize_t want)
+{
+	pid_t pid;
+	char c;
+
+	if (pipe(go))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		close(go[1]);
+		UPIN_CHILD_CHECK(rep, want, read(go[0], &c, 1));
+	} else {
+		close(go[0]);
+	}
+	return pid;
+}
+
+/*
  * After fork(), the parent's writes still reach the pinned pages, and the
  * child, which shared them copy-on-write, keeps its own view.
  */
@@ -717,7 +739,7 @@ TEST_F(cow, fork_parent_writes_seen)
 	size_t off = self->size / 2 - 100, len = self->page + 200;
 	struct upin_report *rep = upin_report_new();
 	int go[2];
-	char msg[512] = "", c;
+	char msg[512] = "";
 	uint64_t h;
 	pid_t pid;
 
@@ -725,13 +747,9 @@ TEST_F(cow, fork_parent_writes_seen)
 	POPULATE();
 	ASSERT_EQ(0, upin_pin(self->fd, self->map, self->size, variant->flags,
 			      &h, NULL));
-	ASSERT_EQ(0, pipe(go));
-	fflush(NULL);
-	pid = fork();
+	pid = fork_waiting(go, rep, 1);
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		close(go[1]);
-		UPIN_CHILD_CHECK(rep, 1, read(go[0], &c, 1));
 		/* The parent has written: the child still has the old data. */
 		UPIN_CHILD_CHECK(rep, -1, upin_pat_mismatch(self->map,
 							    self->size, 0,
@@ -740,7 +758,6 @@ TEST_F(cow, fork_parent_writes_seen)
 		UPIN_CHILD_CHECK(rep, 0, upin_vmpin_kb(0));
 		_exit(0);
 	}
-	close(go[0]);
 	upin_pat_fill(self->map + off, len, off, SEED_NEW);
 	check_device_view(_metadata, self, h, off, len, SEED_NEW, SEED_PROC);
 	ASSERT_EQ(1, write(go[1], "g", 1));
@@ -1219,6 +1236,223 @@ TEST_F_TIMEOUT(meta, bytes_per_page_within_target, 120)
 
 	ASSERT_EQ(0, upin_unpin(self->fd, h));
 	ASSERT_EQ(0, info_of(self->fd).metadata_bytes);
+}
+
+/*
+ * Large folios whose pages GUP does not return in order. upin folds the
+ * pages of a large folio into one run only where GUP returned them one
+ * after another; a PTE-mapped THP can have a page in the middle that is
+ * not its own, or its pages in another order, and its ends do not show it.
+ * Each variant builds such a range out of two THPs, pins it writable and
+ * longterm, and checks the region against what the process maps: the
+ * device reads what the process reads, the segments are the process's
+ * pfns (pagemap, as root) in order, and a device write lands where the
+ * process sees it.
+ */
+FIXTURE(fold) {
+	long page;
+	int fd;
+	char *map;
+	size_t size;
+	char *other;		/* a page of another allocation, or MAP_FAILED */
+};
+
+enum fold_kind {
+	FOLD_INTACT,		/* two PMD-mapped THPs, as a baseline */
+	FOLD_COW_MIDDLE,	/* a page written after fork(): COW'd */
+	FOLD_FOREIGN_MIDDLE,	/* a page of another allocation mremap()ed in */
+	FOLD_SWAP_PAGES,	/* two neighbouring pages swapped by mremap() */
+	FOLD_SWAP_HALVES,	/* the halves of the first THP swapped */
+};
+
+FIXTURE_VARIANT(fold) {
+	enum fold_kind kind;
+	bool mixed;		/* the layout is certain to be out of order */
+};
+
+FIXTURE_VARIANT_ADD(fold, intact) { .kind = FOLD_INTACT };
+FIXTURE_VARIANT_ADD(fold, cow_middle) {
+	.kind = FOLD_COW_MIDDLE, .mixed = true };
+FIXTURE_VARIANT_ADD(fold, foreign_middle) {
+	.kind = FOLD_FOREIGN_MIDDLE, .mixed = true };
+FIXTURE_VARIANT_ADD(fold, swap_pages) {
+	.kind = FOLD_SWAP_PAGES, .mixed = true };
+FIXTURE_VARIANT_ADD(fold, swap_halves) {
+	.kind = FOLD_SWAP_HALVES, .mixed = true };
+
+/* Move @len bytes at @from to @to, over what is there. */
+static int move_to(char *from, size_t len, char *to)
+{
+	return mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to) == to ?
+	       0 : -1;
+}
+
+/* Swap [a, a + len) and [b, b + len) through a scratch reservation. */
+static int swap_ranges(char *a, char *b, size_t len)
+{
+	char *tmp = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	int ret;
+
+	if (tmp == MAP_FAILED)
+		return -1;
+	ret = move_to(a, len, tmp) || move_to(b, len, a) ||
+	      move_to(tmp, len, b) ? -1 : 0;
+	if (ret)
+		munmap(tmp, len);
+	return ret;
+}
+
+FIXTURE_SETUP(fold)
+{
+	size_t mid = HPAGE / 2 + 3 * sysconf(_SC_PAGESIZE);
+	struct upin_report *rep;
+	char msg[512] = "";
+	int go[2];
+	pid_t pid;
+
+	self->fd = -1;
+	self->map = MAP_FAILED;
+	self->other = MAP_FAILED;
+	self->page = sysconf(_SC_PAGESIZE);
+	if (geteuid())
+		SKIP(return, "needs root: /dev/upin is 0600, and pfns in pagemap");
+	ASSERT_EQ(0, upin_pins_outstanding());
+	self->size = 2 * HPAGE;
+	self->map = upin_map_aligned(self->size, HPAGE);
+	ASSERT_NE(MAP_FAILED, self->map);
+	ASSERT_EQ(0, madvise(self->map, self->size, MADV_HUGEPAGE));
+	upin_pat_fill(self->map, self->size, 0, SEED_PROC);
+	if (upin_anon_huge_kb(self->map) < (long)(self->size >> 10))
+		SKIP(return, "no THP: AnonHugePages %ld kB of %zu kB after MADV_HUGEPAGE",
+		     upin_anon_huge_kb(self->map), self->size >> 10);
+
+	switch (variant->kind) {
+	case FOLD_INTACT:
+		break;
+	case FOLD_COW_MIDDLE:
+		/*
+		 * The child shares only the middle page (MADV_DONTFORK on the
+		 * rest), and holds it while the parent writes it: the parent
+		 * gets a copy there, and the THP's other pages stay its own,
+		 * so that the pin takes them as they are on every kernel.
+		 */
+		ASSERT_EQ(0, madvise(self->map, mid, MADV_DONTFORK));
+		ASSERT_EQ(0, madvise(self->map + mid + self->page,
+				     self->size - mid - self->page,
+				     MADV_DONTFORK));
+		rep = upin_report_new();
+		ASSERT_NE(NULL, rep);
+		pid = fork_waiting(go, rep, 0);
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(0);
+		upin_pat_fill(self->map + mid, self->page, mid, SEED_NEW);
+		close(go[1]);
+		ASSERT_EQ(0, upin_wait_child(pid, rep, msg, sizeof(msg)))
+			TH_LOG("%s", msg);
+		ASSERT_EQ(0, madvise(self->map, self->size, MADV_DOFORK));
+		break;
+	case FOLD_FOREIGN_MIDDLE:
+		self->other = mmap(NULL, self->page, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, self->other);
+		upin_pat_fill(self->other, self->page, mid, SEED_NEW);
+		ASSERT_EQ(0, move_to(self->other, self->page, self->map + mid));
+		self->other = MAP_FAILED;
+		break;
+	case FOLD_SWAP_PAGES:
+		ASSERT_EQ(0, swap_ranges(self->map + mid,
+					 self->map + mid + self->page,
+					 self->page));
+		break;
+	case FOLD_SWAP_HALVES:
+		ASSERT_EQ(0, swap_ranges(self->map, self->map + HPAGE / 2,
+					 HPAGE / 2));
+		break;
+	}
+	self->fd = upin_open();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(fold)
+{
+	CLOSE_AND_UNMAP();
+}
+
+/* Runs of physically contiguous pages among @n pfns. */
+static size_t pfn_runs(const uint64_t *pfns, size_t n)
+{
+	size_t i, runs = 1;
+
+	for (i = 1; i < n; i++)
+		runs += pfns[i] != pfns[i - 1] + 1;
+	return runs;
+}
+
+TEST_F_TIMEOUT(fold, region_is_what_the_process_maps, 120)
+{
+	size_t n = self->size / self->page, i, j, k, mid = n / 4 + 3;
+	uint64_t *pfns = calloc(n, sizeof(*pfns)), h, count, npages;
+	struct upin_segment *segs = calloc(n, sizeof(*segs));
+	uint8_t *view = malloc(self->size), *dev = malloc(self->size);
+	struct upin_region r;
+
+	ASSERT_NE(NULL, pfns);
+	ASSERT_NE(NULL, segs);
+	ASSERT_NE(NULL, view);
+	ASSERT_NE(NULL, dev);
+	ASSERT_EQ(0, upin_pin(self->fd, self->map, self->size,
+			      UPIN_PIN_WRITE | UPIN_PIN_LONGTERM, &h, &npages));
+	ASSERT_EQ(n, npages);
+
+	/* What the process maps now is what is pinned (longterm: coherent). */
+	ASSERT_EQ(0, pfns_of(self->map, n, pfns));
+	for (i = 0; i < n; i++)
+		ASSERT_NE(0, pfns[i]) TH_LOG("page %zu not present", i);
+	if (variant->mixed)
+		ASSERT_LT(2, pfn_runs(pfns, n))
+			TH_LOG("the layout is in order: %zu runs",
+			       pfn_runs(pfns, n));
+	TH_LOG("%zu physically contiguous runs in %zu pages",
+	       pfn_runs(pfns, n), n);
+
+	/* The segments are exactly those pfns, in order. */
+	ASSERT_EQ(0, upin_query(self->fd, h, &r));
+	ASSERT_EQ(pfn_runs(pfns, n), r.nr_segments);
+	ASSERT_EQ(0, upin_segments(self->fd, h, segs, n, &count));
+	ASSERT_EQ(r.nr_segments, count);
+	for (i = 0, k = 0; i < count; i++)
+		for (j = 0; j < segs[i].length / self->page; j++, k++) {
+			ASSERT_GT(n, k);
+			ASSERT_EQ(pfns[k], segs[i].phys / self->page + j)
+				TH_LOG("page %zu: pinned pfn %#llx, mapped %#llx",
+				       k, (unsigned long long)
+				       (segs[i].phys / self->page + j),
+				       (unsigned long long)pfns[k]);
+		}
+	ASSERT_EQ(n, k);
+
+	/* The device reads what the process reads... */
+	memcpy(view, self->map, self->size);
+	ASSERT_EQ(0, upin_access(self->fd, h, 0, 0, dev, self->size));
+	ASSERT_EQ(-1, first_diff(view, dev, self->size));
+	/* ...and its writes land where the process sees them. */
+	for (i = 0; i < n; i += n / 8 - 1) {
+		k = i == 0 ? mid : i;
+		upin_pat_fill(dev, self->page, k * self->page, SEED_DEV);
+		ASSERT_EQ(0, upin_access(self->fd, h, UPIN_ACCESS_WRITE,
+					 k * self->page, dev, self->page));
+		ASSERT_EQ(-1, upin_pat_mismatch(self->map + k * self->page,
+						self->page, k * self->page,
+						SEED_DEV))
+			TH_LOG("a device write to page %zu", k);
+	}
+	ASSERT_EQ(0, upin_unpin(self->fd, h));
+	free(pfns);
+	free(segs);
+	free(view);
+	free(dev);
 }
 
 TEST_HARNESS_MAIN
