@@ -61,12 +61,16 @@
  *   csv-case,KERNEL,GROUP,MEM,SIZE,FLAGS,PAGES,RUNS,ITERS,
  *            UPIN_MED,UPIN_MIN,UPIN_MAX,URING_MED,URING_MIN,URING_MAX,
  *            RAW_MED,RAW_MIN,RAW_MAX,METADATA_BYTES,RATIO_URING,RATIO_RAW,
- *            RAW2_MED,RAW2_MIN,RAW2_MAX,RATIO_RAW2
+ *            RAW2_MED,RAW2_MIN,RAW2_MAX,RATIO_RAW2,
+ *            UPIN_PIN_MED,UPIN_PIN_MIN,UPIN_PIN_MAX,
+ *            RAW2_PIN_MED,RAW2_PIN_MIN,RAW2_PIN_MAX,RATIO_PIN
  *   csv-scaling,KERNEL,OP,SMALL_N,MED,MIN,MAX,LARGE_N,MED,MIN,MAX
  *   csv-dma,KERNEL,MEM,SIZE,PAGES,RUNS,UPIN_MED,UPIN_MIN,UPIN_MAX,
  *           UMEM_MED,UMEM_MIN,UMEM_MAX,RATIO,UPIN_ENTRIES,UMEM_ENTRIES
  *
- * Times are nanoseconds per operation (a pin and its unpin; for scaling one
+ * Times are nanoseconds per operation (a pin and its unpin; *_PIN_* are
+ * the pin halves alone, the first of the two calls, RATIO_PIN upin's over
+ * raw2's, which is raw's pin; for scaling one
  * pin, one query or one unpin, each timed alone: the median of a run's
  * calls is the run's result); an empty field is a method that failed
  * (its error is on a "# bench:" line). METADATA_BYTES is upin_info's
@@ -134,6 +138,7 @@ static struct {
 	int dma_failed;
 	const char *loop;	/* --loop METHOD,MEM,SIZE */
 	int seconds;
+	double mid;		/* when the last operation's pin returned */
 } bench = { .runs = 11, .max_size = GIB, .regions = 65536, .seconds = 10 };
 
 struct result {
@@ -233,6 +238,7 @@ static int upin_pin_unpin(char *p, size_t len, uint32_t flags)
 
 	if (ioctl(bench.upin, UPIN_IOC_PIN, &pin))
 		return -errno;
+	bench.mid = now_ns();
 	unpin.handle = pin.handle;
 	if (ioctl(bench.upin, UPIN_IOC_UNPIN, &unpin))
 		return -errno;
@@ -246,6 +252,7 @@ static int uring_register_unregister(char *p, size_t len)
 	if (syscall(__NR_io_uring_register, bench.uring,
 		    IORING_REGISTER_BUFFERS, &iov, 1))
 		return -errno;
+	bench.mid = now_ns();
 	if (syscall(__NR_io_uring_register, bench.uring,
 		    IORING_UNREGISTER_BUFFERS, NULL, 0))
 		return -errno;
@@ -258,7 +265,11 @@ static int raw_pin_unpin(char *p, size_t len, uint32_t flags)
 		.addr = (uintptr_t)p, .length = len, .flags = flags,
 	};
 
-	return ioctl(bench.raw, UPIN_BENCH_RAW_PIN_UNPIN, &raw) ? -errno : 0;
+	int ret = ioctl(bench.raw, UPIN_BENCH_RAW_PIN_UNPIN, &raw) ? -errno : 0;
+
+	/* No pin half to time, but the same three clock reads as the others. */
+	bench.mid = now_ns();
+	return ret;
 }
 
 static int raw2_pin_unpin(char *p, size_t len, uint32_t flags)
@@ -269,6 +280,7 @@ static int raw2_pin_unpin(char *p, size_t len, uint32_t flags)
 
 	if (ioctl(bench.raw, UPIN_BENCH_RAW_PIN, &raw))
 		return -errno;
+	bench.mid = now_ns();
 	return ioctl(bench.raw, UPIN_BENCH_RAW_UNPIN) ? -errno : 0;
 }
 
@@ -423,10 +435,13 @@ static void print_ratio(const struct result *r)
 		printf(",%.3f", r->med);
 }
 
-/* Time operation @it of method @m; the first failure is said and kept. */
+/*
+ * Time operation @it of method @m, whole (@ops) and its pin half (@pins:
+ * the first of its two calls); the first failure is said and kept.
+ */
 static void time_op(enum method m, int it, char *p, size_t len,
-		    uint32_t flags, double **ops, struct result *res,
-		    const char *what)
+		    uint32_t flags, double **ops, double **pins,
+		    struct result *res, const char *what)
 {
 	double t0;
 	int err;
@@ -436,6 +451,7 @@ static void time_op(enum method m, int it, char *p, size_t len,
 	t0 = now_ns();
 	err = run_method(m, p, len, flags);
 	ops[m][it] = now_ns() - t0;
+	pins[m][it] = bench.mid - t0;
 	if (err) {
 		res[m].err = -err;
 		say("%s of %s (%s): %s", method_names[m], what,
@@ -462,8 +478,10 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 	static const enum method turns[] = { M_UPIN, M_RAW, M_RAW2 };
 	int runs = bench.runs, iters = iterations(len), run, phase, it, i, k;
 	double *samples[NR_METHODS], *ops[NR_METHODS], *pair[NR_METHODS];
-	struct result ratio[NR_METHODS] = {};
-	struct result res[NR_METHODS] = {};
+	double *pins[NR_METHODS], *pin_samples[NR_METHODS], *pin_pair;
+	struct result ratio[NR_METHODS] = {}, pin_ratio = {};
+	struct result res[NR_METHODS] = {}, pin_res[NR_METHODS] = {};
+	int npin = 0;
 	int np[NR_METHODS] = {};
 	char sz[32], what[64];
 	uint64_t meta;
@@ -474,27 +492,38 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 		samples[k] = calloc(runs, sizeof(double));
 		ops[k] = calloc(iters, sizeof(double));
 		pair[k] = calloc((size_t)runs * iters, sizeof(double));
-		if (!samples[k] || !ops[k] || !pair[k])
+		pins[k] = calloc(iters, sizeof(double));
+		pin_samples[k] = calloc(runs, sizeof(double));
+		if (!samples[k] || !ops[k] || !pair[k] || !pins[k] ||
+		    !pin_samples[k])
 			exit(1);
 	}
+	pin_pair = calloc((size_t)runs * iters, sizeof(double));
+	if (!pin_pair)
+		exit(1);
 	for (run = 0; run < runs; run++) {
 		for (phase = 0; phase < 2; phase++) {
 			if ((run + phase) % 2) {
 				for (it = 0; it < iters; it++)
 					time_op(M_URING, it, p, len, flags,
-						ops, res, what);
+						ops, pins, res, what);
 				continue;
 			}
 			for (it = 0; it < iters; it++)
 				for (i = 0; i < 3; i++)
 					time_op(turns[(run + it + i) % 3], it,
-						p, len, flags, ops, res, what);
+						p, len, flags, ops, pins, res,
+						what);
 		}
 		/* upin against each peer, operation by operation. */
 		for (k = M_URING; k < NR_METHODS; k++)
 			for (it = 0; it < iters && !res[M_UPIN].err &&
 			     !res[k].err; it++)
 				pair[k][np[k]++] = ops[M_UPIN][it] / ops[k][it];
+		/* The pin halves: upin's against raw2's. */
+		for (it = 0; it < iters && !res[M_UPIN].err &&
+		     !res[M_RAW2].err; it++)
+			pin_pair[npin++] = pins[M_UPIN][it] / pins[M_RAW2][it];
 		for (k = 0; k < NR_METHODS; k++) {
 			struct result r;
 
@@ -502,11 +531,17 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 				continue;
 			summarize(ops[k], iters, &r);
 			samples[k][run] = r.med;
+			summarize(pins[k], iters, &r);
+			pin_samples[k][run] = r.med;
 		}
 	}
 	for (k = 0; k < NR_METHODS; k++) {
-		if (!res[k].err)
+		if (!res[k].err) {
 			summarize(samples[k], runs, &res[k]);
+			summarize(pin_samples[k], runs, &pin_res[k]);
+		} else {
+			pin_res[k].err = res[k].err;
+		}
 		if (k != M_UPIN && np[k] && !res[k].err && !res[M_UPIN].err)
 			summarize(pair[k], np[k], &ratio[k]);
 		else
@@ -514,7 +549,14 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 		free(samples[k]);
 		free(ops[k]);
 		free(pair[k]);
+		free(pins[k]);
+		free(pin_samples[k]);
 	}
+	if (npin)
+		summarize(pin_pair, npin, &pin_ratio);
+	else
+		pin_ratio.err = 1;
+	free(pin_pair);
 
 	printf("csv-case,%s,%s,%s,%zu,%s,%zu,%d,%d", bench.kernel, group,
 	       mem_names[mem], len, flags_name(flags), len / bench.page, runs,
@@ -528,6 +570,10 @@ static void run_case(const char *group, enum mem mem, char *p, size_t len,
 	/* raw2's columns come last, after those of the rows before it. */
 	print_result(&res[M_RAW2]);
 	print_ratio(&ratio[M_RAW2]);
+	/* Then the pin halves. */
+	print_result(&pin_res[M_UPIN]);
+	print_result(&pin_res[M_RAW2]);
+	print_ratio(&pin_ratio);
 	printf("\n");
 	if (!meta)
 		bench.no_metadata++;
