@@ -101,13 +101,18 @@ void upin_ctx_put(struct upin_ctx *ctx)
 /*
  * Is the slot of @handle reserved? Only the pin that was issued @handle
  * fills or releases it, and UNPIN leaves a reserved slot alone, so once
- * this is true it stays true for that pin: a lockless look is enough.
+ * this is true it stays true for that pin: a lockless look is enough. The
+ * usual case, a slot upin_ctx_finalize() reserved ahead, is told by
+ * &upin_ctx.reserved_ahead without a walk; that is written only after the
+ * slot is reserved, and only the pin of @handle releases it.
  */
 static bool upin_ctx_slot_reserved(struct upin_ctx *ctx, unsigned long handle)
 {
 	XA_STATE(xas, &ctx->regions, handle);
 	void *entry;
 
+	if (READ_ONCE(ctx->reserved_ahead) == handle)
+		return true;
 	rcu_read_lock();
 	entry = xas_load(&xas);
 	rcu_read_unlock();
@@ -208,6 +213,8 @@ void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
 	    !xas_next(&xas)) {
 		/* A node, if needed, is allocated GFP_NOWAIT. */
 		xas_store(&xas, XA_ZERO_ENTRY);
+		if (!xas_error(&xas))
+			WRITE_ONCE(ctx->reserved_ahead, region->handle + 1);
 	}
 	xa_unlock(&ctx->regions);
 	/* A store over a reserved slot allocates nothing. */

@@ -40,6 +40,8 @@ extern atomic_long_t upin_global_pinned;
  * @regions: handle -> &struct upin_kregion, published regions only; a pin
  *           in flight holds a reserved slot, which reads as empty
  * @last_handle: the last handle issued
+ * @reserved_ahead: the handle whose slot upin_ctx_finalize() last reserved
+ *                  ahead, written under the @regions lock
  * @nr_regions: regions held or in flight, at most @max_regions
  * @max_regions: cap on @nr_regions, upin_max_regions at open time
  * @pinned_pages: pages held by the context's regions, protected by the
@@ -56,6 +58,7 @@ struct upin_ctx {
 	struct user_struct *user;
 	struct xarray regions;
 	atomic_long_t last_handle;
+	unsigned long reserved_ahead;
 	atomic_t nr_regions;
 	unsigned int max_regions;
 	unsigned long pinned_pages;
