@@ -288,6 +288,7 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 {
 	u64 *tail = upin_region_tail(region);
 	unsigned long first = 0, len = 0, last = ULONG_MAX - 1, pfn;
+	unsigned long segments = region->nr_segments;
 	unsigned int i, step, stored = 0;
 	bool emit;
 	u64 e = 0;
@@ -314,12 +315,12 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 		} else if (len == 1 && first <= UPIN_PAIR_PFN_MAX &&
 			   pfn <= UPIN_PAIR_PFN_MAX) {
 			if (pfn != first + 1)
-				region->nr_segments++;
+				segments++;
 			e = UPIN_PAIR | ((u64)pfn << UPIN_PAIR_PFN_BITS) | first;
 			len = 0;
 		} else {
 			if (pfn != (len ? first + len : last + 1))
-				region->nr_segments++;
+				segments++;
 			emit = len;
 			if (len)
 				e = upin_run(first, len);
@@ -329,7 +330,7 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 		last = pfn;
 		if (emit) {
 			if (!upin_region_store(region, tail, e))
-				return stored;
+				goto out;
 			tail = NULL;
 			stored = len ? i : i + 1;
 		}
@@ -342,9 +343,12 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 			len += step - 1;
 		}
 	}
-	if (len && !upin_region_store(region, tail, upin_run(first, len)))
-		return stored;
-	return nr;
+	if (!len || upin_region_store(region, tail, upin_run(first, len)))
+		stored = nr;
+out:
+	/* Counted in a local: a store through @region would reload it all. */
+	region->nr_segments = segments;
+	return stored;
 }
 
 /* Give the directory and the last chunk their exact size, if that helps. */
