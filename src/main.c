@@ -47,8 +47,8 @@ struct upin_ucmd {
 
 /*
  * Write the command's struct, @size bytes, back, truncated to what
- * userspace knows, as 64-bit words in one user access window (see
- * upin_ucmd_read()).
+ * userspace knows; as 64-bit words in one user access window when it is
+ * aligned and userspace knows all of it (see upin_ucmd_read()).
  */
 static int upin_ucmd_respond(struct upin_ucmd *ucmd, const void *cmd,
 			     size_t size)
@@ -292,14 +292,14 @@ static const struct upin_ioctl_op upin_ioctl_ops[] = {
  * when userspace's is smaller, E2BIG when it is larger and has a nonzero
  * byte past the kernel's.
  *
- * Usually the kernel's struct fits in what is left of the page of the
- * size field, which userspace must have mapped anyway; then the size and
- * the struct are read together, as 64-bit words in one user access window,
- * not as a get_user() and a copy: the ioctl path is most of what a
- * one-page pin costs, and a byte copy (rep movsb) and the run-time check of
- * hardened usercopy are a large part of it. Bytes past userspace's struct
- * come from that same page, so the read can fault nowhere reading the size
- * could not, and they are zeroed. Else, the size first, then the struct.
+ * The ioctl path is most of what a one-page pin costs, and a get_user() of
+ * the size, then a byte copy (rep movsb) checked at run time by hardened
+ * usercopy, is a large part of it. So an aligned struct is read in one
+ * user access window, as 64-bit words: the first word, which holds the
+ * size, then as many more as both structs have. Nothing past userspace's
+ * struct is read but the rest of the first word, which an aligned size
+ * field shares its page (and tag granule) with. A size that is not a
+ * whole number of words takes the usual way, copy_struct_from_user().
  */
 static int upin_ucmd_read(struct upin_ucmd *ucmd,
 			  const struct upin_ioctl_op *op)
@@ -307,20 +307,21 @@ static int upin_ucmd_read(struct upin_ucmd *ucmd,
 	const u64 __user *src = ucmd->ubuffer;
 	union upin_ucmd_buffer *buf = ucmd->cmd;
 	u64 *dst = ucmd->cmd;
-	bool whole;
-	size_t i;
+	size_t i, len = 0;
 	int ret;
 
-	whole = IS_ALIGNED((unsigned long)src, sizeof(u64)) &&
-		offset_in_page(src) + op->size <= PAGE_SIZE;
-	if (whole) {
+	if (IS_ALIGNED((unsigned long)src, sizeof(u64))) {
 		if (!user_read_access_begin(src, op->size))
 			return -EFAULT;
-		for (i = 0; i < op->size / sizeof(u64); i++)
-			unsafe_get_user(dst[i], &src[i], efault);
-		user_read_access_end();
+		unsafe_get_user(dst[0], &src[0], efault);
 		/* Every command's struct begins with its size. */
 		ucmd->user_size = buf->info.size;
+		len = min_t(size_t, ucmd->user_size, op->size);
+		if (len < op->min_size || !IS_ALIGNED(len, sizeof(u64)))
+			len = 0;
+		for (i = 1; i < len / sizeof(u64); i++)
+			unsafe_get_user(dst[i], &src[i], efault);
+		user_read_access_end();
 	} else if (get_user(ucmd->user_size, (u32 __user *)src)) {
 		return -EFAULT;
 	}
@@ -333,13 +334,11 @@ static int upin_ucmd_read(struct upin_ucmd *ucmd,
 			 op->min_size);
 		return -EINVAL;
 	}
-	if (!whole)
+	if (!len)
 		return copy_struct_from_user(buf, op->size, ucmd->ubuffer,
 					     ucmd->user_size);
-	if (ucmd->user_size < op->size) {
-		memset((u8 *)buf + ucmd->user_size, 0,
-		       op->size - ucmd->user_size);
-	} else if (ucmd->user_size > op->size) {
+	memset((u8 *)buf + len, 0, op->size - len);
+	if (ucmd->user_size > op->size) {
 		ret = check_zeroed_user(ucmd->ubuffer + op->size,
 					ucmd->user_size - op->size);
 		if (ret <= 0)
