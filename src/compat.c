@@ -8,7 +8,7 @@
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 
-#include "compat.h"
+#include "upin_private.h"
 
 #ifdef UPIN_COMPAT_NO_COW_UNSHARE
 /*
@@ -81,7 +81,6 @@ unsigned int upin_compat_unshare_cow(struct page **pages, unsigned int nr,
 	struct vm_area_struct *vma;
 	unsigned int i = 0, step;
 	struct folio *folio;
-	long left;
 	bool cow;
 
 	if (gup_flags != FOLL_LONGTERM)
@@ -93,11 +92,8 @@ unsigned int upin_compat_unshare_cow(struct page **pages, unsigned int nr,
 		step = 1;
 		if (folio_test_anon(folio)) {
 			/* Skip the pages of the folio that follow. */
-			left = folio_nr_pages(folio) -
-			       folio_page_idx(folio, pages[i]);
-			while (step < left && i + step < nr &&
-			       pages[i + step] == nth_page(pages[i], step))
-				step++;
+			step = upin_folio_pages_returned(folio, pages + i,
+							 nr - i);
 			continue;
 		}
 		/* The zeropage or page cache: is its mapping private? */

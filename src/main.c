@@ -57,7 +57,8 @@ static int upin_ucmd_respond(struct upin_ucmd *ucmd, const void *cmd,
 	const u64 *src = cmd;
 	size_t i;
 
-	if (ucmd->user_size < size || !IS_ALIGNED((unsigned long)dst, 8))
+	if (ucmd->user_size < size ||
+	    !IS_ALIGNED((unsigned long)dst, sizeof(u64)))
 		return copy_to_user(dst, cmd, min_t(size_t, size,
 						    ucmd->user_size)) ?
 		       -EFAULT : 0;

@@ -292,20 +292,11 @@ static int upin_check_write_batch(struct upin_kregion *region,
 	struct vm_area_struct *vma;
 	unsigned int i, step;
 	bool locked = false;
-	unsigned long left;
 	int ret = 0;
 
 	for (i = 0; i < nr; i += step) {
 		folio = page_folio(pages[i]);
-		step = 1;
-		if (folio_test_large(folio)) {
-			/* The pages of the folio from pages[i] on, at most. */
-			left = folio_nr_pages(folio) -
-			       folio_page_idx(folio, pages[i]);
-			step = upin_pages_contiguous(pages + i,
-						     min_t(unsigned long, left,
-							   nr - i));
-		}
+		step = upin_folio_pages_returned(folio, pages + i, nr - i);
 		if (folio == prev)
 			continue;
 		if (!upin_folio_write_allowed(folio)) {

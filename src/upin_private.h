@@ -156,6 +156,30 @@ static inline unsigned int upin_pages_contiguous(struct page **pages,
 	return i;
 }
 
+/**
+ * upin_folio_pages_returned() - the pages of a folio GUP returned in a row
+ * @folio: the folio of @pages[0]
+ * @pages: pages as GUP returned them
+ * @nr: how many to look at, at least one
+ *
+ * What a walk over a GUP batch passes over at once when it decides per
+ * folio: the pages from @pages[0] on that are the next pages of @folio,
+ * found by upin_pages_contiguous() and bounded by the folio's end.
+ *
+ * Return: 1 to @nr.
+ */
+static inline unsigned int upin_folio_pages_returned(struct folio *folio,
+						     struct page **pages,
+						     unsigned int nr)
+{
+	unsigned long left;
+
+	if (!folio_test_large(folio))
+		return 1;
+	left = folio_nr_pages(folio) - folio_page_idx(folio, pages[0]);
+	return upin_pages_contiguous(pages, min_t(unsigned long, left, nr));
+}
+
 /* context.c */
 struct upin_ctx *upin_ctx_create(void);
 void upin_ctx_destroy(struct upin_ctx *ctx);
