@@ -32,7 +32,8 @@
  *                    no cases: pin and unpin SIZE of MEM (writable,
  *                    longterm) through METHOD (upin, io_uring, raw, raw2)
  *                    over and over for N seconds (default 10), for a
- *                    profiler to sample (tools/bench/profile.sh)
+ *                    profiler to sample (make profile, which runs
+ *                    tools/bench/run.sh --profile in the guest)
  *   -h, --help       this text
  *
  * Cases: a size sweep (4 KiB to --max-size, by 16x, and 256 MiB) of
