@@ -1280,6 +1280,12 @@ FIXTURE_VARIANT_ADD(fold, swap_pages) {
 FIXTURE_VARIANT_ADD(fold, swap_halves) {
 	.kind = FOLD_SWAP_HALVES, .mixed = true };
 
+/* The page in the middle of the first THP that the variants replace. */
+static size_t fold_mid_page(long page)
+{
+	return HPAGE / 2 / page + 3;
+}
+
 /* Move @len bytes at @from to @to, over what is there. */
 static int move_to(char *from, size_t len, char *to)
 {
@@ -1305,7 +1311,8 @@ static int swap_ranges(char *a, char *b, size_t len)
 
 FIXTURE_SETUP(fold)
 {
-	size_t mid = HPAGE / 2 + 3 * sysconf(_SC_PAGESIZE);
+	size_t mid = fold_mid_page(sysconf(_SC_PAGESIZE)) *
+		     sysconf(_SC_PAGESIZE);
 	struct upin_report *rep;
 	char msg[512] = "";
 	int go[2];
@@ -1392,7 +1399,8 @@ static size_t pfn_runs(const uint64_t *pfns, size_t n)
 
 TEST_F_TIMEOUT(fold, region_is_what_the_process_maps, 120)
 {
-	size_t n = self->size / self->page, i, j, k, mid = n / 4 + 3;
+	size_t n = self->size / self->page, i, j, k;
+	size_t mid = fold_mid_page(self->page);
 	uint64_t *pfns = calloc(n, sizeof(*pfns)), h, count, npages;
 	struct upin_segment *segs = calloc(n, sizeof(*segs));
 	uint8_t *view = malloc(self->size), *dev = malloc(self->size);
