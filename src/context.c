@@ -7,15 +7,19 @@
  * a pin fails after its handle was reserved.
  *
  * A region is published only when nothing can fail any more, as iommufd
- * does with its objects (iommufd_object_alloc() and _finalize()): before
- * pinning, upin_ctx_reserve() counts the region in &upin_ctx.nr_regions and
- * reserves the slot of its handle (xa_reserve(), an XA_ZERO_ENTRY); once
- * the result is copied out to userspace, upin_ctx_finalize() stores the
- * region in that slot, which needs no memory and cannot fail. A pin that
- * fails before, the copy out included, releases the slot
- * (upin_ctx_unreserve(), upin_ctx_abort()). A reserved slot reads as empty:
- * lookups (xa_load()), LIST and the debugfs listing (xa_for_each()) skip it
- * and UNPIN answers ENOENT, so no command ever sees a region in flight.
+ * does with its objects (iommufd_object_alloc() and _finalize()). Before
+ * pinning, upin_ctx_reserve() counts the region in &upin_ctx.nr_regions,
+ * issues its handle and stores it in its slot, unpublished; once the result
+ * is copied out to userspace, upin_ctx_finalize() sets
+ * &upin_kregion.published, which needs no memory and cannot fail. A pin
+ * that fails before, the copy out included, removes the region
+ * (upin_ctx_unreserve(), upin_ctx_abort()). Every command that finds a
+ * region takes the xarray's lock and skips one that is not published:
+ * lookups, UNPIN (ENOENT), LIST and the debugfs listing, so no command
+ * ever sees a region in flight. iommufd reserves the slot with an
+ * XA_ZERO_ENTRY and stores the object at finalize; storing the region at
+ * once and publishing it with a flag costs one xarray store per pin, not
+ * two.
  */
 #include <linux/cred.h>
 #include <linux/pid.h>
@@ -25,6 +29,9 @@
 #include <linux/uaccess.h>
 
 #include "upin_private.h"
+
+/* Handles UPIN_IOC_LIST gathers under the lock at a time. */
+#define UPIN_LIST_BATCH 32
 
 /**
  * upin_ctx_create() - create the context of a new open file
@@ -98,127 +105,98 @@ void upin_ctx_put(struct upin_ctx *ctx)
 	kfree(ctx);
 }
 
-/*
- * Is the slot of @handle reserved? Only the pin that was issued @handle
- * fills or releases it, and UNPIN leaves a reserved slot alone, so once
- * this is true it stays true for that pin: a lockless look is enough. The
- * usual case, a slot upin_ctx_finalize() reserved ahead, is told by
- * &upin_ctx.reserved_ahead without a walk; that is written only after the
- * slot is reserved, and only the pin of @handle releases it.
- */
-static bool upin_ctx_slot_reserved(struct upin_ctx *ctx, unsigned long handle)
-{
-	XA_STATE(xas, &ctx->regions, handle);
-	void *entry;
-
-	if (READ_ONCE(ctx->reserved_ahead) == handle)
-		return true;
-	rcu_read_lock();
-	entry = xas_load(&xas);
-	rcu_read_unlock();
-	return xa_is_zero(entry);
-}
-
 /**
- * upin_ctx_reserve() - count a new region, issue its handle, reserve its slot
+ * upin_ctx_reserve() - count a new region, issue its handle, store it
  * @ctx: the context
- * @handle: out, the handle
+ * @region: a region that is not pinned yet; &upin_kregion.handle is set
  *
- * The count and the handle are atomics, taken without the lock. The slot
- * is allocated now, so that upin_ctx_finalize() cannot fail; it reads as
- * empty until then. Usually the previous pin has reserved it already (see
- * upin_ctx_finalize()), and then this takes no lock at all.
+ * The region is stored in its slot now, unpublished, so that
+ * upin_ctx_finalize() needs no memory and cannot fail; until then every
+ * command reads the slot as empty. The handle is issued under the lock, so
+ * two pins never get the same one, even when the store drops the lock to
+ * allocate a node.
+ *
+ * The slot at the end of the handle's xarray node is reserved as well, once
+ * per node (&upin_ctx.keepalive): handles only grow, so without it a
+ * process that pins and unpins one region at a time would have the
+ * xarray allocate a node at every pin and free it, through RCU, at every
+ * unpin (a third of a one-page pin+unpin in a profile,
+ * docs/performance.md). With it the node stays until the handles move past
+ * it, when the region of its last handle takes that slot over.
  *
  * Return: 0, -ENOSPC when the context holds max_regions regions or has
  * used up the handle space, or -ENOMEM when the xarray cannot grow (the
  * handle is not issued again).
  */
-int upin_ctx_reserve(struct upin_ctx *ctx, unsigned long *handle)
+int upin_ctx_reserve(struct upin_ctx *ctx, struct upin_kregion *region)
 {
-	long last = atomic_long_read(&ctx->last_handle);
-	int ret;
+	unsigned long handle, last;
+	void *old;
 
-	if (!atomic_add_unless(&ctx->nr_regions, 1, ctx->max_regions))
+	xa_lock(&ctx->regions);
+	if (ctx->nr_regions >= ctx->max_regions ||
+	    ctx->last_handle == ULONG_MAX) {
+		xa_unlock(&ctx->regions);
 		return -ENOSPC;
-	do {
-		if ((unsigned long)last == ULONG_MAX) {
-			ret = -ENOSPC;
-			goto err;
-		}
-	} while (!atomic_long_try_cmpxchg(&ctx->last_handle, &last, last + 1));
-	*handle = (unsigned long)last + 1;
-	if (upin_ctx_slot_reserved(ctx, *handle))
-		return 0;
-	ret = xa_reserve(&ctx->regions, *handle, GFP_KERNEL_ACCOUNT);
-	if (ret)
-		goto err;
+	}
+	handle = ++ctx->last_handle;
+	ctx->nr_regions++;
+	region->handle = handle;
+	old = __xa_store(&ctx->regions, handle, region, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old)) {
+		ctx->nr_regions--;
+		xa_unlock(&ctx->regions);
+		return xa_err(old);
+	}
+	last = handle | XA_CHUNK_MASK;
+	if (handle > ctx->keepalive && handle != last) {
+		/* The node of @handle is there: this allocates nothing. */
+		old = __xa_cmpxchg(&ctx->regions, last, NULL, XA_ZERO_ENTRY,
+				   GFP_NOWAIT);
+		if (!xa_is_err(old))
+			ctx->keepalive = last;
+	}
+	xa_unlock(&ctx->regions);
 	return 0;
-
-err:
-	atomic_dec(&ctx->nr_regions);
-	return ret;
 }
 
 /**
- * upin_ctx_unreserve() - release the slot of a region that is not published
+ * upin_ctx_unreserve() - remove a region that is not published
  * @ctx: the context
- * @handle: a handle from upin_ctx_reserve() that upin_ctx_finalize() was
- *          not called for
+ * @region: a region stored by upin_ctx_reserve() that upin_ctx_finalize()
+ *          was not called for
  *
- * Uncounts the region. Its handle is not issued again.
+ * Uncounts the region; the caller keeps its reference. Its handle is not
+ * issued again.
  */
-void upin_ctx_unreserve(struct upin_ctx *ctx, unsigned long handle)
+void upin_ctx_unreserve(struct upin_ctx *ctx, struct upin_kregion *region)
 {
-	xa_release(&ctx->regions, handle);
-	atomic_dec(&ctx->nr_regions);
+	xa_lock(&ctx->regions);
+	__xa_erase(&ctx->regions, region->handle);
+	ctx->nr_regions--;
+	xa_unlock(&ctx->regions);
 }
 
 /**
- * upin_ctx_finalize() - publish a pinned region in its reserved slot
+ * upin_ctx_finalize() - publish a pinned region
  * @ctx: the context
  * @region: a region from upin_pin() whose result userspace has; the
  *          context takes over its reference
  *
- * The last step of a pin, and one that cannot fail: the slot was allocated
- * by upin_ctx_reserve(). From here on lookups, LIST and UNPIN see the
+ * The last step of a pin, and one that cannot fail: the region is in its
+ * slot since upin_ctx_reserve(), and publishing it is a flag, set under the
+ * lock every lookup takes. From here on lookups, LIST and UNPIN see the
  * region, and GET_INFO counts its pages and metadata.
- *
- * Under the same lock, the slot of the next handle is reserved ahead, if
- * that handle has not been issued yet and the node is there or can be had
- * without sleeping: handles only grow, so without it a process that pins
- * and unpins one region at a time would have the xarray allocate a node at
- * every pin and free it, through RCU, at every unpin (a third of a
- * one-page pin+unpin in a profile, docs/performance.md), and take the lock
- * once more to reserve. With it, the next pin finds its slot reserved and
- * the node of the handles in use stays until they move past it. A slot
- * reserved ahead whose handle is never issued reads as empty and goes with
- * the context; one that could not be reserved is the next pin's to do.
  */
 void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
 {
 	size_t bytes = upin_region_metadata(region);
-	XA_STATE(xas, &ctx->regions, region->handle);
-	void *old;
 
 	xa_lock(&ctx->regions);
-	old = xas_store(&xas, region);
+	region->published = true;
 	ctx->pinned_pages += region->npages;
 	ctx->metadata_bytes += bytes;
-	/*
-	 * Not issued yet: the pin that will be issued it finds the slot
-	 * reserved, or reserves it itself under this lock, after us.
-	 */
-	if (region->handle != ULONG_MAX &&
-	    atomic_long_read(&ctx->last_handle) == region->handle &&
-	    !xas_next(&xas)) {
-		/* A node, if needed, is allocated GFP_NOWAIT. */
-		xas_store(&xas, XA_ZERO_ENTRY);
-		if (!xas_error(&xas))
-			WRITE_ONCE(ctx->reserved_ahead, region->handle + 1);
-	}
 	xa_unlock(&ctx->regions);
-	/* A store over a reserved slot allocates nothing. */
-	WARN_ON_ONCE(old != XA_ZERO_ENTRY);
 }
 
 /**
@@ -226,13 +204,27 @@ void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
  * @ctx: the context
  * @region: a region from upin_pin() whose result could not be copied out
  *
- * Releases the region's slot and its reference: the pages are unpinned and
+ * Removes the region and drops its reference: the pages are unpinned and
  * the charges returned. No other command has seen the region.
  */
 void upin_ctx_abort(struct upin_ctx *ctx, struct upin_kregion *region)
 {
-	upin_ctx_unreserve(ctx, region->handle);
+	upin_ctx_unreserve(ctx, region);
 	upin_region_put(region);
+}
+
+/*
+ * The published region at @entry, an entry of @ctx->regions loaded under
+ * its lock, or NULL: an empty slot, a reserved one (XA_ZERO_ENTRY) or a pin
+ * in flight.
+ */
+static struct upin_kregion *upin_ctx_published(void *entry)
+{
+	struct upin_kregion *region = entry;
+
+	if (!region || xa_is_zero(region) || !region->published)
+		return NULL;
+	return region;
 }
 
 /**
@@ -250,7 +242,7 @@ struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle)
 	if (!handle || handle > ULONG_MAX)
 		return NULL;
 	xa_lock(&ctx->regions);
-	region = xa_load(&ctx->regions, handle);
+	region = upin_ctx_published(xa_load(&ctx->regions, handle));
 	if (region)
 		refcount_inc(&region->users);
 	xa_unlock(&ctx->regions);
@@ -275,19 +267,17 @@ int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle)
 	if (!handle || handle > ULONG_MAX)
 		return -ENOENT;
 	xa_lock(&ctx->regions);
-	region = xas_load(&xas);
-	/* The reserved slot of a pin in flight stays for upin_ctx_finalize(). */
-	if (xa_is_zero(region))
-		region = NULL;
+	/* The slot of a pin in flight stays for upin_ctx_finalize(). */
+	region = upin_ctx_published(xas_load(&xas));
 	if (region) {
 		xas_store(&xas, NULL);
+		ctx->nr_regions--;
 		ctx->pinned_pages -= region->npages;
 		ctx->metadata_bytes -= upin_region_metadata(region);
 	}
 	xa_unlock(&ctx->regions);
 	if (!region)
 		return -ENOENT;
-	atomic_dec(&ctx->nr_regions);
 	upin_region_put(region);
 	return 0;
 }
@@ -299,21 +289,45 @@ int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle)
  * @capacity: entries @handles can take
  * @count: out, regions the context holds
  *
- * Writes the first min(@capacity, @count) handles in ascending order.
+ * Writes the first min(@capacity, @count) handles in ascending order. The
+ * handles are gathered UPIN_LIST_BATCH at a time under the lock, which
+ * tells a published region from a pin in flight, and copied out after.
  *
  * Return: 0, or -EFAULT.
  */
 int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 		  u32 *count)
 {
-	struct upin_kregion *region;
-	unsigned long handle;
+	u64 batch[UPIN_LIST_BATCH];
+	unsigned long next = 0;
+	unsigned int nr, copy;
+	bool more = true;
+	void *entry;
 	u32 n = 0;
 
-	xa_for_each(&ctx->regions, handle, region) {
-		if (n < capacity && put_user((u64)handle, &handles[n]))
+	while (more) {
+		XA_STATE(xas, &ctx->regions, next);
+
+		nr = 0;
+		more = false;
+		xa_lock(&ctx->regions);
+		xas_for_each(&xas, entry, ULONG_MAX) {
+			if (!upin_ctx_published(entry))
+				continue;
+			if (nr == UPIN_LIST_BATCH) {
+				next = xas.xa_index;
+				more = true;
+				break;
+			}
+			batch[nr++] = xas.xa_index;
+		}
+		xa_unlock(&ctx->regions);
+		copy = n < capacity ? min(nr, capacity - n) : 0;
+		if (copy && copy_to_user(handles + n, batch,
+					 copy * sizeof(*batch)))
 			return -EFAULT;
-		n++;
+		n += nr;
+		cond_resched();
 	}
 	*count = n;
 	return 0;

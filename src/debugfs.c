@@ -48,14 +48,17 @@ static int upin_regions_show(struct seq_file *m, void *unused)
 		xa_lock(&ctx->regions);
 		seq_printf(m, "context pid=%d comm=%s regions=%u pinned_pages=%lu metadata_bytes=%lu\n",
 			   ctx->pid, ctx->comm,
-			   atomic_read(&ctx->nr_regions), ctx->pinned_pages,
+			   ctx->nr_regions, ctx->pinned_pages,
 			   ctx->metadata_bytes);
-		xa_for_each(&ctx->regions, handle, region)
+		xa_for_each(&ctx->regions, handle, region) {
+			if (!region->published)
+				continue;
 			seq_printf(m, "region pid=%d handle=%lu addr=0x%llx length=%llu flags=%s npages=%lu segments=%lu\n",
 				   ctx->pid, handle, region->addr,
 				   region->length,
 				   upin_flags_name(region->flags),
 				   region->npages, region->nr_segments);
+		}
 		xa_unlock(&ctx->regions);
 	}
 	mutex_unlock(&upin_contexts_lock);

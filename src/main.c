@@ -85,8 +85,8 @@ static int upin_cmd_get_info(struct upin_ucmd *ucmd)
 	cmd->page_size = PAGE_SIZE;
 	cmd->features = UPIN_FEATURE_PIN_WRITE | UPIN_FEATURE_PIN_LONGTERM |
 			UPIN_FEATURE_ACCESS_WRITE | UPIN_FEATURE_SEGMENTS;
-	cmd->nr_regions = atomic_read(&ctx->nr_regions);
 	xa_lock(&ctx->regions);
+	cmd->nr_regions = ctx->nr_regions;
 	cmd->pinned_pages = ctx->pinned_pages;
 	cmd->metadata_bytes = ctx->metadata_bytes;
 	xa_unlock(&ctx->regions);

@@ -22,8 +22,8 @@
  *    CAP_IPC_LOCK (then @charged_user is false);
  *  - npages of upin_global_pinned, capped by the max_pages parameter;
  *  - one unit of the context's nr_regions and its slot in the context's
- *    xarray, reserved before the region is pinned, filled when it is
- *    published;
+ *    xarray, taken before the region is pinned, visible to commands once
+ *    it is published;
  *  - its storage: not a page array but *entries* (region.c) of 8 bytes, each
  *    a run of physically contiguous pages (up to 16 MiB with 4 KiB pages: a
  *    THP or hugetlb folio is one entry, not 512) or a pair of single pages.
@@ -38,7 +38,7 @@
  *   validate the range          EINVAL       upin_region_alloc()
  *   longterm, or CAP_SYS_ADMIN  EPERM        upin_pin()
  *   count the region, handle    ENOSPC       upin_ctx_reserve()
- *   reserve the handle's slot   ENOMEM       upin_ctx_reserve()
+ *   store it, unpublished       ENOMEM       upin_ctx_reserve()
  *   module-wide page cap        ENOSPC       upin_pin_region()
  *   RLIMIT_MEMLOCK, VmPin       ENOMEM       upin_account()
  *   GUP, in batches, stored     EFAULT EINTR upin_pin_pages()
@@ -82,11 +82,11 @@
  *
  * Everything is charged once, for the whole region, before the first page is
  * pinned. The region is published last, when nothing can fail any more, as
- * iommufd publishes its objects (iommufd_object_finalize()): the slot of its
- * handle is reserved in the context's xarray before pinning, and the region
- * is stored there only after the result is copied to userspace, a store
- * that needs no memory. Until then no other command sees it (a reserved
- * slot reads as empty, and UNPIN of its handle is ENOENT), so a failed
+ * iommufd publishes its objects (iommufd_object_finalize()): the region is
+ * stored in the context's xarray before pinning, unpublished, and marked
+ * published only after the result is copied to userspace, which needs no
+ * memory. Until then no other command sees it (every command skips a
+ * region that is not published, and UNPIN of its handle is ENOENT), so a failed
  * copy_to_user() drops a region that nobody has seen or used, and every
  * region a command can find is one whose handle userspace was given.
  *
@@ -111,21 +111,23 @@
  *
  * The ioctl path is most of what a one-page pin costs, so it is kept
  * short (main.c): the argument struct is read with its size field in one
- * user access window, as 64-bit words, and written back the same way; the
- * handle's slot was usually reserved by the previous pin (below), so a pin
- * takes the xarray's lock once.
+ * user access window, as 64-bit words, and written back the same way; a
+ * pin+unpin makes two xarray stores (the region, then its removal) and no
+ * node allocation (upin_ctx_reserve() keeps the node of the newest handles);
+ * and a region that GUP returned as one run, a page or a folio, is stored
+ * without the loop over its pages (upin_region_add_pages()).
  *
  * Unpinning walks the entries (upin_region_release_pages(), region.c): one
  * unpin_user_page_range_dirty_lock() per run, which drops the pins of each
  * folio in it with one atomic operation (dirtying it first for a write
  * pin), so a 2 MiB THP costs one call, not 512 page lookups.
  *
- * Locking: the xarray's spinlock protects the handle index and the
- * context's pinned_pages and metadata_bytes; nr_regions and last_handle are
- * atomics, reserved before pinning without the lock. A pin takes the lock
- * to publish, and reserves the slot of the next handle under it, ahead
- * (upin_ctx_finalize()); it takes the lock to reserve its own slot only
- * when no earlier pin did. UNPIN takes it once, to remove. No lock is held
+ * Locking: the xarray's spinlock protects the handle index, the
+ * published flag of its regions and the context's counters (nr_regions,
+ * last_handle, pinned_pages, metadata_bytes). A pin takes the lock twice:
+ * to issue its handle and store the region (upin_ctx_reserve()), and to
+ * publish it (upin_ctx_finalize()); UNPIN takes it once, to remove. No
+ * lock is held
  * across GUP or a user copy. A region is refcounted: the
  * xarray holds one reference and every command working on the region holds
  * one while it works; UNPIN erases the slot and drops the xarray's, and the
@@ -583,7 +585,7 @@ struct upin_kregion *upin_pin(struct upin_ctx *ctx, u64 addr, u64 length,
 		ret = -EPERM;
 		goto err_free;
 	}
-	ret = upin_ctx_reserve(ctx, &region->handle);
+	ret = upin_ctx_reserve(ctx, region);
 	if (ret)
 		goto err_free;
 	ret = upin_pin_region(region);
@@ -592,7 +594,7 @@ struct upin_kregion *upin_pin(struct upin_ctx *ctx, u64 addr, u64 length,
 	return region;
 
 err_unreserve:
-	upin_ctx_unreserve(ctx, region->handle);
+	upin_ctx_unreserve(ctx, region);
 err_free:
 	upin_region_free(region);
 	return ERR_PTR(ret);

@@ -286,12 +286,25 @@ static bool upin_region_store(struct upin_kregion *region, u64 *tail, u64 e)
 unsigned int upin_region_add_pages(struct upin_kregion *region,
 				   struct page **pages, unsigned int nr)
 {
-	u64 *tail = upin_region_tail(region);
 	unsigned long first = 0, len = 0, last = ULONG_MAX - 1, pfn;
 	unsigned long segments = region->nr_segments;
 	unsigned int i, step, stored = 0;
+	u64 *tail, e = 0;
 	bool emit;
-	u64 e = 0;
+
+	/*
+	 * The whole region in one run, at the first batch: one page, or pages
+	 * that follow one another in the memmap (a folio), is the inline
+	 * entry without the walk below.
+	 */
+	if (!region->nr_entries && nr == region->npages &&
+	    nr <= UPIN_RUN_MAX && upin_pages_contiguous(pages, nr) == nr) {
+		region->entry = upin_run(page_to_pfn(pages[0]), nr);
+		region->nr_entries = 1;
+		region->nr_segments = 1;
+		return nr;
+	}
+	tail = upin_region_tail(region);
 
 	/*
 	 * The open run, stored at *tail, which the next pages may continue;

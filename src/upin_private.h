@@ -37,17 +37,17 @@ extern atomic_long_t upin_global_pinned;
  * @mm: the opener's mm, mmgrab()ed: the only mm this context pins from, and
  *      the one whose pinned_vm is charged
  * @user: the opener's user, charged for RLIMIT_MEMLOCK
- * @regions: handle -> &struct upin_kregion, published regions only; a pin
- *           in flight holds a reserved slot, which reads as empty
+ * @regions: handle -> &struct upin_kregion, published or in flight (see
+ *           &upin_kregion.published); its lock protects the members below
+ *           up to @metadata_bytes
  * @last_handle: the last handle issued
- * @reserved_ahead: the handle whose slot upin_ctx_finalize() last reserved
- *                  ahead, written under the @regions lock
+ * @keepalive: the slot upin_ctx_reserve() last reserved to keep the xarray
+ *             node of the newest handles
  * @nr_regions: regions held or in flight, at most @max_regions
  * @max_regions: cap on @nr_regions, upin_max_regions at open time
- * @pinned_pages: pages held by the context's regions, protected by the
- *                @regions lock
- * @metadata_bytes: kernel memory held for the context's regions (see
- *                  upin_region_metadata()), protected by the @regions lock
+ * @pinned_pages: pages held by the context's published regions
+ * @metadata_bytes: kernel memory held for the context's published regions
+ *                  (see upin_region_metadata())
  * @pid: tgid of the opener, for the debugfs listing
  * @comm: command name of the opener, for the debugfs listing
  * @node: entry in the list of every context (debugfs.c)
@@ -57,9 +57,9 @@ struct upin_ctx {
 	struct mm_struct *mm;
 	struct user_struct *user;
 	struct xarray regions;
-	atomic_long_t last_handle;
-	unsigned long reserved_ahead;
-	atomic_t nr_regions;
+	unsigned long last_handle;
+	unsigned long keepalive;
+	unsigned int nr_regions;
 	unsigned int max_regions;
 	unsigned long pinned_pages;
 	unsigned long metadata_bytes;
@@ -94,6 +94,8 @@ struct upin_chunk {
  * @nr_entries: entries describing the pinned pages, see region.c; 0 once
  *              unpinned
  * @charged_user: @npages were charged to &upin_ctx.user's locked_vm
+ * @published: the result was copied out: commands may find the region.
+ *             Written and read under the &upin_ctx.regions lock
  * @entry: the only entry, when @nr_entries is 1
  * @entries: the entries, up to a page of them
  * @chunks: the chunks of entries, when there are more
@@ -111,6 +113,7 @@ struct upin_kregion {
 	unsigned long nr_segments;
 	unsigned long nr_entries;
 	bool charged_user;
+	bool published;
 	union {
 		u64 entry;
 		u64 *entries;
@@ -187,8 +190,8 @@ void upin_ctx_put(struct upin_ctx *ctx);
 int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 		  u32 *count);
 struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle);
-int upin_ctx_reserve(struct upin_ctx *ctx, unsigned long *handle);
-void upin_ctx_unreserve(struct upin_ctx *ctx, unsigned long handle);
+int upin_ctx_reserve(struct upin_ctx *ctx, struct upin_kregion *region);
+void upin_ctx_unreserve(struct upin_ctx *ctx, struct upin_kregion *region);
 void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region);
 void upin_ctx_abort(struct upin_ctx *ctx, struct upin_kregion *region);
 int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle);
