@@ -35,7 +35,8 @@
  * Pages become entries as GUP returns them (upin_region_add_pages()): the
  * last run stays open while pages are contiguous, so a contiguous page
  * costs a pfn compare, and a THP costs one entry whichever way GUP's
- * batches cut it.
+ * batches cut it. Entries are written straight into the room left in the
+ * last chunk (upin_region_room()); only a new chunk takes a call.
  *
  * Walks go span by span. Unpin calls unpin_user_page_range_dirty_lock()
  * once per run, which releases each folio of it with one atomic operation,
@@ -251,15 +252,25 @@ static u64 *upin_region_tail(struct upin_kregion *region)
 }
 
 /*
- * Store @e over the open run's entry *@tail, or else as a new entry.
- * Return: false when memory for a new entry cannot be allocated.
+ * Where the next entry goes, and how many fit there without an allocation:
+ * the free slots after the last entry in its chunk. None while the entries
+ * are inline, nor in a full chunk: upin_region_push() moves on from there.
  */
-static bool upin_region_store(struct upin_kregion *region, u64 *tail, u64 e)
+static unsigned int upin_region_room(struct upin_kregion *region, u64 **next)
 {
-	if (!tail)
-		return upin_region_push(region, e);
-	*tail = e;
-	return true;
+	unsigned long n = region->nr_entries;
+
+	if (upin_region_inline(region))
+		return 0;
+	if (!upin_region_has_dir(region)) {
+		*next = region->entries + n;
+		return upin_region_first_capacity(region) - n;
+	}
+	if (!(n % UPIN_CHUNK_ENTRIES))
+		return 0;
+	*next = region->chunks[n / UPIN_CHUNK_ENTRIES].entries +
+		n % UPIN_CHUNK_ENTRIES;
+	return UPIN_CHUNK_ENTRIES - n % UPIN_CHUNK_ENTRIES;
 }
 
 /**
@@ -288,8 +299,8 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 {
 	unsigned long first = 0, len = 0, last = ULONG_MAX - 1, pfn;
 	unsigned long segments = region->nr_segments;
-	unsigned int i, step, stored = 0;
-	u64 *tail, e = 0;
+	unsigned int i, step, room, stored = 0;
+	u64 *tail, *next = NULL, e = 0;
 	bool emit;
 
 	/*
@@ -305,6 +316,7 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 		return nr;
 	}
 	tail = upin_region_tail(region);
+	room = upin_region_room(region, &next);
 
 	/*
 	 * The open run, stored at *tail, which the next pages may continue;
@@ -342,9 +354,23 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 		}
 		last = pfn;
 		if (emit) {
-			if (!upin_region_store(region, tail, e))
-				goto out;
-			tail = NULL;
+			/*
+			 * Over the open run, else in the room left in the
+			 * last chunk, written here: scattered pages make an
+			 * entry every other page. Else a new chunk.
+			 */
+			if (tail) {
+				*tail = e;
+				tail = NULL;
+			} else if (room) {
+				*next++ = e;
+				room--;
+				region->nr_entries++;
+			} else {
+				if (!upin_region_push(region, e))
+					goto out;
+				room = upin_region_room(region, &next);
+			}
 			stored = len ? i : i + 1;
 		}
 		/* @pages[i] ends the open run: take those that follow it. */
@@ -356,8 +382,14 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 			len += step - 1;
 		}
 	}
-	if (!len || upin_region_store(region, tail, upin_run(first, len)))
+	if (!len) {
 		stored = nr;
+	} else if (tail) {
+		*tail = upin_run(first, len);
+		stored = nr;
+	} else if (upin_region_push(region, upin_run(first, len))) {
+		stored = nr;
+	}
 out:
 	/* Counted in a local: a store through @region would reload it all. */
 	region->nr_segments = segments;
