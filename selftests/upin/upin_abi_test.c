@@ -1129,6 +1129,45 @@ TEST_F(abi, list_capacity_too_small_emsgsize)
 		ASSERT_EQ(0, upin_unpin(self->fd, h[i]));
 }
 
+/*
+ * More regions than the module gathers in one go (32), with holes: LIST
+ * resumes after the last handle of each batch, and a capacity that ends
+ * inside a batch gets exactly the first handles.
+ */
+TEST_F(abi, list_many_with_holes)
+{
+	enum { N = 100, CAP = 45 };
+	uint64_t h[N], want[N], handles[N + 1];
+	uint32_t count;
+	int i, n = 0;
+
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, upin_pin(self->fd, self->buf, self->page, 0, &h[i],
+				      NULL));
+	for (i = 0; i < N; i++) {
+		if (i % 3 != 1) {
+			want[n++] = h[i];
+			continue;
+		}
+		ASSERT_EQ(0, upin_unpin(self->fd, h[i]));
+	}
+	memset(handles, 0xaa, sizeof(handles));
+	ASSERT_EQ(-EMSGSIZE, upin_list(self->fd, handles, CAP, &count));
+	ASSERT_EQ(n, count);
+	for (i = 0; i < CAP; i++)
+		ASSERT_EQ(want[i], handles[i]) TH_LOG("handle %d", i);
+	ASSERT_EQ(0xaaaaaaaaaaaaaaaaull, handles[CAP]);
+	ASSERT_EQ(0, upin_list(self->fd, handles, N + 1, &count));
+	ASSERT_EQ(n, count);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(want[i], handles[i]) TH_LOG("handle %d", i);
+	ASSERT_EQ(0xaaaaaaaaaaaaaaaaull, handles[n]);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, upin_unpin(self->fd, want[i]));
+	ASSERT_EQ(0, upin_list(self->fd, NULL, 0, &count));
+	ASSERT_EQ(0, count);
+}
+
 /* --- ACCESS -------------------------------------------------------------- */
 
 TEST_F(abi, access_reads_what_process_wrote)
