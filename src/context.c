@@ -2,26 +2,24 @@
 /*
  * upin contexts: the per-open-file state, its handles, and its release.
  *
- * Handles are issued in increasing order from &upin_ctx.last_handle and
- * never reused while the file is open, also when a pin fails after its
- * handle was issued. A context finds its regions by handle in a red-black
- * tree whose node is part of the region (&upin_kregion.node), under
- * &upin_ctx.lock.
- *
- * Why a tree and not an xarray: handles only grow, so an xarray indexed by
- * handle gets deeper with every pin ever made, not with the regions held,
- * and a process that pins and unpins one region at a time has it allocate
- * and free a node as its handles move on. The tree is as deep as the
- * regions held are many, and inserting needs no memory: it cannot fail.
+ * Handles index an xarray. They are issued in increasing order from
+ * &upin_ctx.last_handle and never reused while the file is open, also when
+ * a pin fails after its handle was reserved.
  *
  * A region is published only when nothing can fail any more, as iommufd
  * does with its objects (iommufd_object_alloc() and _finalize()). Before
- * pinning, upin_ctx_reserve() counts the region in &upin_ctx.nr_regions and
- * issues its handle; once the result is copied out to userspace,
- * upin_ctx_finalize() inserts it in the tree. A pin that fails before, the
- * copy out included, only gives its count back (upin_ctx_unreserve(),
- * upin_ctx_abort()). Until then no command can find the region: lookups,
- * UNPIN (ENOENT), LIST and the debugfs listing see the tree only.
+ * pinning, upin_ctx_reserve() counts the region in &upin_ctx.nr_regions,
+ * issues its handle and stores it in its slot, unpublished; once the result
+ * is copied out to userspace, upin_ctx_finalize() sets
+ * &upin_kregion.published, which needs no memory and cannot fail. A pin
+ * that fails before, the copy out included, removes the region
+ * (upin_ctx_unreserve(), upin_ctx_abort()). Every command that finds a
+ * region takes the xarray's lock and skips one that is not published:
+ * lookups, UNPIN (ENOENT), LIST and the debugfs listing, so no command
+ * ever sees a region in flight. iommufd reserves the slot with an
+ * XA_ZERO_ENTRY and stores the object at finalize; storing the region at
+ * once and publishing it with a flag costs one xarray store per pin, not
+ * two.
  */
 #include <linux/cred.h>
 #include <linux/pid.h>
@@ -54,8 +52,7 @@ struct upin_ctx *upin_ctx_create(void)
 		return ERR_PTR(-ENOMEM);
 
 	refcount_set(&ctx->users, 1);
-	spin_lock_init(&ctx->lock);
-	ctx->regions = RB_ROOT;
+	xa_init_flags(&ctx->regions, XA_FLAGS_ACCOUNT);
 	ctx->max_regions = upin_max_regions;
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
@@ -69,7 +66,7 @@ struct upin_ctx *upin_ctx_create(void)
 /**
  * upin_ctx_destroy() - release everything a context holds
  * @ctx: a context no command can reach any more (the file's last reference
- *       is gone, so no pin is in flight)
+ *       is gone, so no pin is in flight and no slot is only reserved)
  *
  * Drops every region: each is unpinned now, or when the last driver that
  * maps it lets go, and its charges go back to the mm and user that were
@@ -79,16 +76,16 @@ struct upin_ctx *upin_ctx_create(void)
  */
 void upin_ctx_destroy(struct upin_ctx *ctx)
 {
-	struct upin_kregion *region, *next;
+	struct upin_kregion *region;
+	unsigned long handle;
 
 	upin_debugfs_del(ctx);
-	/* The tree goes as a whole: no command can look at it any more. */
-	rbtree_postorder_for_each_entry_safe(region, next, &ctx->regions,
-					     node) {
+	xa_for_each(&ctx->regions, handle, region) {
+		xa_erase(&ctx->regions, handle);
 		upin_region_put(region);
 		cond_resched();
 	}
-	ctx->regions = RB_ROOT;
+	xa_destroy(&ctx->regions);
 	upin_ctx_put(ctx);
 }
 
@@ -109,87 +106,75 @@ void upin_ctx_put(struct upin_ctx *ctx)
 }
 
 /**
- * upin_ctx_reserve() - count a new region and issue its handle
+ * upin_ctx_reserve() - count a new region, issue its handle, store it
  * @ctx: the context
  * @region: a region that is not pinned yet; &upin_kregion.handle is set
  *
- * Nothing is stored: upin_ctx_finalize() inserts the region, which needs
- * no memory.
+ * The region is stored in its slot now, unpublished, so that
+ * upin_ctx_finalize() needs no memory and cannot fail; until then every
+ * command reads the slot as empty. The handle is issued under the lock, so
+ * two pins never get the same one, even when the store drops the lock to
+ * allocate a node.
  *
- * Return: 0, or -ENOSPC when the context holds max_regions regions or has
- * used up the handle space.
+ * The slot at the end of the handle's xarray node is reserved as well, once
+ * per node (&upin_ctx.keepalive): handles only grow, so without it a
+ * process that pins and unpins one region at a time would have the
+ * xarray allocate a node at every pin and free it, through RCU, at every
+ * unpin (a third of a one-page pin+unpin in a profile,
+ * docs/performance.md). With it the node stays until the handles move past
+ * it, when the region of its last handle takes that slot over.
+ *
+ * Return: 0, -ENOSPC when the context holds max_regions regions or has
+ * used up the handle space, or -ENOMEM when the xarray cannot grow (the
+ * handle is not issued again).
  */
 int upin_ctx_reserve(struct upin_ctx *ctx, struct upin_kregion *region)
 {
-	int ret = 0;
+	unsigned long handle, last;
+	void *old;
 
-	spin_lock(&ctx->lock);
-	if (ctx->nr_regions < ctx->max_regions &&
-	    ctx->last_handle < ULONG_MAX) {
-		ctx->nr_regions++;
-		region->handle = ++ctx->last_handle;
-	} else {
-		ret = -ENOSPC;
+	xa_lock(&ctx->regions);
+	if (ctx->nr_regions >= ctx->max_regions ||
+	    ctx->last_handle == ULONG_MAX) {
+		xa_unlock(&ctx->regions);
+		return -ENOSPC;
 	}
-	spin_unlock(&ctx->lock);
-	return ret;
+	handle = ++ctx->last_handle;
+	ctx->nr_regions++;
+	region->handle = handle;
+	old = __xa_store(&ctx->regions, handle, region, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old)) {
+		ctx->nr_regions--;
+		xa_unlock(&ctx->regions);
+		return xa_err(old);
+	}
+	last = handle | XA_CHUNK_MASK;
+	if (handle > ctx->keepalive && handle != last) {
+		/* The node of @handle is there: this allocates nothing. */
+		old = __xa_cmpxchg(&ctx->regions, last, NULL, XA_ZERO_ENTRY,
+				   GFP_NOWAIT);
+		if (!xa_is_err(old))
+			ctx->keepalive = last;
+	}
+	xa_unlock(&ctx->regions);
+	return 0;
 }
 
 /**
- * upin_ctx_unreserve() - give back the count of a region not published
+ * upin_ctx_unreserve() - remove a region that is not published
  * @ctx: the context
- * @region: a region from upin_ctx_reserve() that upin_ctx_finalize() was
- *          not called for
+ * @region: a region stored by upin_ctx_reserve() that upin_ctx_finalize()
+ *          was not called for
  *
- * The caller keeps its reference. The handle is not issued again.
+ * Uncounts the region; the caller keeps its reference. Its handle is not
+ * issued again.
  */
 void upin_ctx_unreserve(struct upin_ctx *ctx, struct upin_kregion *region)
 {
-	spin_lock(&ctx->lock);
+	xa_lock(&ctx->regions);
+	__xa_erase(&ctx->regions, region->handle);
 	ctx->nr_regions--;
-	spin_unlock(&ctx->lock);
-}
-
-static bool upin_region_less(struct rb_node *a, const struct rb_node *b)
-{
-	return rb_entry(a, struct upin_kregion, node)->handle <
-	       rb_entry(b, struct upin_kregion, node)->handle;
-}
-
-static int upin_region_cmp(const void *key, const struct rb_node *node)
-{
-	u64 handle = *(const u64 *)key;
-	unsigned long h = rb_entry(node, struct upin_kregion, node)->handle;
-
-	return handle < h ? -1 : handle > h;
-}
-
-/* The published region of @handle. Called under &upin_ctx.lock. */
-static struct upin_kregion *upin_ctx_find(struct upin_ctx *ctx, u64 handle)
-{
-	struct rb_node *node = rb_find(&handle, &ctx->regions,
-				       upin_region_cmp);
-
-	return node ? rb_entry(node, struct upin_kregion, node) : NULL;
-}
-
-/*
- * The published region with the smallest handle at or above @handle, or
- * NULL. Called under &upin_ctx.lock.
- */
-static struct rb_node *upin_ctx_lower_bound(struct upin_ctx *ctx, u64 handle)
-{
-	struct rb_node *node = ctx->regions.rb_node, *match = NULL;
-
-	while (node) {
-		if (rb_entry(node, struct upin_kregion, node)->handle >= handle) {
-			match = node;
-			node = node->rb_left;
-		} else {
-			node = node->rb_right;
-		}
-	}
-	return match;
+	xa_unlock(&ctx->regions);
 }
 
 /**
@@ -198,19 +183,20 @@ static struct rb_node *upin_ctx_lower_bound(struct upin_ctx *ctx, u64 handle)
  * @region: a region from upin_pin() whose result userspace has; the
  *          context takes over its reference
  *
- * The last step of a pin, and one that cannot fail: an insert in the tree
- * needs no memory. From here on lookups, LIST and UNPIN see the region,
- * and GET_INFO counts its pages and metadata.
+ * The last step of a pin, and one that cannot fail: the region is in its
+ * slot since upin_ctx_reserve(), and publishing it is a flag, set under the
+ * lock every lookup takes. From here on lookups, LIST and UNPIN see the
+ * region, and GET_INFO counts its pages and metadata.
  */
 void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
 {
 	size_t bytes = upin_region_metadata(region);
 
-	spin_lock(&ctx->lock);
-	rb_add(&region->node, &ctx->regions, upin_region_less);
-	ctx->pinned_pages += upin_region_npages(region);
+	xa_lock(&ctx->regions);
+	region->published = true;
+	ctx->pinned_pages += region->npages;
 	ctx->metadata_bytes += bytes;
-	spin_unlock(&ctx->lock);
+	xa_unlock(&ctx->regions);
 }
 
 /**
@@ -218,13 +204,27 @@ void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
  * @ctx: the context
  * @region: a region from upin_pin() whose result could not be copied out
  *
- * Gives back its count and drops its reference: the pages are unpinned and
+ * Removes the region and drops its reference: the pages are unpinned and
  * the charges returned. No other command has seen the region.
  */
 void upin_ctx_abort(struct upin_ctx *ctx, struct upin_kregion *region)
 {
 	upin_ctx_unreserve(ctx, region);
 	upin_region_put(region);
+}
+
+/*
+ * The published region at @entry, an entry of @ctx->regions loaded under
+ * its lock, or NULL: an empty slot, a reserved one (XA_ZERO_ENTRY) or a pin
+ * in flight.
+ */
+static struct upin_kregion *upin_ctx_published(void *entry)
+{
+	struct upin_kregion *region = entry;
+
+	if (!region || xa_is_zero(region) || !region->published)
+		return NULL;
+	return region;
 }
 
 /**
@@ -239,11 +239,13 @@ struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle)
 {
 	struct upin_kregion *region;
 
-	spin_lock(&ctx->lock);
-	region = upin_ctx_find(ctx, handle);
+	if (!handle || handle > ULONG_MAX)
+		return NULL;
+	xa_lock(&ctx->regions);
+	region = upin_ctx_published(xa_load(&ctx->regions, handle));
 	if (region)
 		refcount_inc(&region->users);
-	spin_unlock(&ctx->lock);
+	xa_unlock(&ctx->regions);
 	return region;
 }
 
@@ -259,17 +261,21 @@ struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle)
  */
 int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle)
 {
+	XA_STATE(xas, &ctx->regions, handle);
 	struct upin_kregion *region;
 
-	spin_lock(&ctx->lock);
-	region = upin_ctx_find(ctx, handle);
+	if (!handle || handle > ULONG_MAX)
+		return -ENOENT;
+	xa_lock(&ctx->regions);
+	/* The slot of a pin in flight stays for upin_ctx_finalize(). */
+	region = upin_ctx_published(xas_load(&xas));
 	if (region) {
-		rb_erase(&region->node, &ctx->regions);
+		xas_store(&xas, NULL);
 		ctx->nr_regions--;
-		ctx->pinned_pages -= upin_region_npages(region);
+		ctx->pinned_pages -= region->npages;
 		ctx->metadata_bytes -= upin_region_metadata(region);
 	}
-	spin_unlock(&ctx->lock);
+	xa_unlock(&ctx->regions);
 	if (!region)
 		return -ENOENT;
 	upin_region_put(region);
@@ -283,38 +289,46 @@ int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle)
  * @capacity: entries @handles can take
  * @count: out, regions the context holds
  *
- * Writes the first min(@capacity, @count) handles in ascending order: the
- * tree's order. They are gathered UPIN_LIST_BATCH at a time under the
- * lock and copied out after, each batch from the handle after the last.
+ * Writes the first min(@capacity, @count) handles in ascending order. The
+ * handles are gathered UPIN_LIST_BATCH at a time under the lock, which
+ * tells a published region from a pin in flight, and copied out after.
  *
  * Return: 0, or -EFAULT.
  */
 int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 		  u32 *count)
 {
-	u64 batch[UPIN_LIST_BATCH], next = 0;
+	u64 batch[UPIN_LIST_BATCH];
+	unsigned long next = 0;
 	unsigned int nr, copy;
-	struct rb_node *node;
+	bool more = true;
+	void *entry;
 	u32 n = 0;
 
-	do {
+	while (more) {
+		XA_STATE(xas, &ctx->regions, next);
+
 		nr = 0;
-		spin_lock(&ctx->lock);
-		for (node = upin_ctx_lower_bound(ctx, next);
-		     node && nr < UPIN_LIST_BATCH; node = rb_next(node))
-			batch[nr++] = rb_entry(node, struct upin_kregion,
-					       node)->handle;
-		spin_unlock(&ctx->lock);
+		more = false;
+		xa_lock(&ctx->regions);
+		xas_for_each(&xas, entry, ULONG_MAX) {
+			if (!upin_ctx_published(entry))
+				continue;
+			if (nr == UPIN_LIST_BATCH) {
+				next = xas.xa_index;
+				more = true;
+				break;
+			}
+			batch[nr++] = xas.xa_index;
+		}
+		xa_unlock(&ctx->regions);
 		copy = n < capacity ? min(nr, capacity - n) : 0;
 		if (copy && copy_to_user(handles + n, batch,
 					 copy * sizeof(*batch)))
 			return -EFAULT;
 		n += nr;
-		/* @node is not looked at unlocked: it says more follow. */
-		if (node)
-			next = batch[nr - 1] + 1;
 		cond_resched();
-	} while (node);
+	}
 	*count = n;
 	return 0;
 }

@@ -18,7 +18,7 @@
 #include "upin_private.h"
 
 static LIST_HEAD(upin_contexts);
-/* Protects upin_contexts; nests outside a context's lock. */
+/* Protects upin_contexts; nests outside a context's xa_lock. */
 static DEFINE_MUTEX(upin_contexts_lock);
 static struct dentry *upin_debugfs_dir;
 
@@ -40,26 +40,26 @@ static int upin_regions_show(struct seq_file *m, void *unused)
 {
 	struct upin_kregion *region;
 	struct upin_ctx *ctx;
-	struct rb_node *node;
+	unsigned long handle;
 
 	mutex_lock(&upin_contexts_lock);
 	list_for_each_entry(ctx, &upin_contexts, node) {
-		/* Regions leave the tree only under this lock: they stay alive. */
-		spin_lock(&ctx->lock);
+		/* Regions leave the xarray only under this lock: they stay alive. */
+		xa_lock(&ctx->regions);
 		seq_printf(m, "context pid=%d comm=%s regions=%u pinned_pages=%lu metadata_bytes=%lu\n",
 			   ctx->pid, ctx->comm,
 			   ctx->nr_regions, ctx->pinned_pages,
 			   ctx->metadata_bytes);
-		for (node = rb_first(&ctx->regions); node; node = rb_next(node)) {
-			region = rb_entry(node, struct upin_kregion, node);
+		xa_for_each(&ctx->regions, handle, region) {
+			if (!region->published)
+				continue;
 			seq_printf(m, "region pid=%d handle=%lu addr=0x%llx length=%llu flags=%s npages=%lu segments=%lu\n",
-				   ctx->pid, region->handle, region->addr,
+				   ctx->pid, handle, region->addr,
 				   region->length,
 				   upin_flags_name(region->flags),
-				   upin_region_npages(region),
-				   region->nr_segments);
+				   region->npages, region->nr_segments);
 		}
-		spin_unlock(&ctx->lock);
+		xa_unlock(&ctx->regions);
 	}
 	mutex_unlock(&upin_contexts_lock);
 	return 0;

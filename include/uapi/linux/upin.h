@@ -176,9 +176,9 @@ enum upin_feature {
  *                  its regions, in bytes: each region's descriptor and the
  *                  storage of its pages (runs of contiguous pages; a huge
  *                  folio is one 8-byte entry, scattered 4 KiB pages at most
- *                  8 bytes each) as the slab and page allocators sized them
- *                  (the descriptor holds the region's place in the handle
- *                  index too). Not counted: the pinned memory itself, the
+ *                  8 bytes each) as the slab and page allocators sized them,
+ *                  plus each region's share of the handle index (one xarray
+ *                  slot). Not counted: the pinned memory itself, the
  *                  context's own fixed state (a few hundred bytes per open
  *                  file), and pins still in flight. 0 when the context holds
  *                  no region. Added in the second layout of this struct;
