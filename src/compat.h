@@ -37,7 +37,7 @@
  * - pin_user_pages_fast(), unpin_user_pages*(), unpin_folio(s)(),
  *   fixup_user_fault(), vma_lookup(), FOLL_* and FAULT_FLAG_*,
  *   mmap_read_lock_killable(), kmap_local_page(), copy_struct_from_user(),
- *   the xarray API, misc_register(), user_struct.locked_vm and
+ *   the hlist API, misc_register(), user_struct.locked_vm and
  *   mm_struct.pinned_vm: the same from 6.1 to 7.3.
  * - unpin_user_page_range_dirty_lock() warns since 6.18 when its pages are
  *   not contiguous in the memmap (page_range_contiguous()), and 6.18 and

@@ -2,36 +2,47 @@
 /*
  * upin contexts: the per-open-file state, its handles, and its release.
  *
- * Handles index an xarray. They are issued in increasing order from
- * &upin_ctx.last_handle and never reused while the file is open, also when
- * a pin fails after its handle was reserved.
+ * Handles are issued in increasing order from &upin_ctx.last_handle and
+ * never reused while the file is open, also when a pin fails after its
+ * handle was issued. A context finds its regions by handle in a hash table
+ * under &upin_ctx.lock: an array of buckets, a power of two of them and at
+ * least as many as the regions counted (&upin_ctx.nr_regions), a region in
+ * the bucket of its handle's low bits (&upin_kregion.hnode). Handles are
+ * consecutive, so the regions spread evenly and a bucket holds about one.
+ * The array doubles, before a pin, when the regions would outnumber it,
+ * and never shrinks while the file is open; it starts inline in the
+ * context (UPIN_CTX_INLINE_BUCKETS).
+ *
+ * Why not an xarray indexed by handle, or a tree: handles only grow, so the
+ * xarray gets deeper with every pin ever made, not with the regions held
+ * (four levels after a million pins), and needs memory to publish; a tree
+ * is as deep as the regions held are many (seventeen nodes among 65536).
+ * A lookup here reads a bucket and the region, whatever the history and
+ * however many regions are held, and publishing allocates nothing. Each
+ * node walked is a page the call touches: under QEMU's TCG, with page
+ * table isolation, that cost a pin+unpin a fifth of its time
+ * (docs/performance.md).
  *
  * A region is published only when nothing can fail any more, as iommufd
  * does with its objects (iommufd_object_alloc() and _finalize()). Before
  * pinning, upin_ctx_reserve() counts the region in &upin_ctx.nr_regions,
- * issues its handle and stores it in its slot, unpublished; once the result
- * is copied out to userspace, upin_ctx_finalize() sets
- * &upin_kregion.published, which needs no memory and cannot fail. A pin
- * that fails before, the copy out included, removes the region
- * (upin_ctx_unreserve(), upin_ctx_abort()). Every command that finds a
- * region takes the xarray's lock and skips one that is not published:
- * lookups, UNPIN (ENOENT), LIST and the debugfs listing, so no command
- * ever sees a region in flight. iommufd reserves the slot with an
- * XA_ZERO_ENTRY and stores the object at finalize; storing the region at
- * once and publishing it with a flag costs one xarray store per pin, not
- * two.
+ * grows the table if needed, and issues its handle; once the result is
+ * copied out to userspace, upin_ctx_finalize() adds it to its bucket,
+ * which needs no memory and cannot fail. A pin that fails before, the copy
+ * out included, only gives its count back (upin_ctx_unreserve(),
+ * upin_ctx_abort()). Until then no command can find the region: lookups,
+ * UNPIN (ENOENT), LIST and the debugfs listing see the table only.
  */
 #include <linux/cred.h>
+#include <linux/log2.h>
 #include <linux/pid.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/user.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 
 #include "upin_private.h"
-
-/* Handles UPIN_IOC_LIST gathers under the lock at a time. */
-#define UPIN_LIST_BATCH 32
 
 /**
  * upin_ctx_create() - create the context of a new open file
@@ -52,7 +63,10 @@ struct upin_ctx *upin_ctx_create(void)
 		return ERR_PTR(-ENOMEM);
 
 	refcount_set(&ctx->users, 1);
-	xa_init_flags(&ctx->regions, XA_FLAGS_ACCOUNT);
+	spin_lock_init(&ctx->lock);
+	/* kzalloc() left the inline buckets empty. */
+	ctx->buckets = ctx->inline_buckets;
+	ctx->bucket_bits = ilog2(UPIN_CTX_INLINE_BUCKETS);
 	ctx->max_regions = upin_max_regions;
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
@@ -66,7 +80,7 @@ struct upin_ctx *upin_ctx_create(void)
 /**
  * upin_ctx_destroy() - release everything a context holds
  * @ctx: a context no command can reach any more (the file's last reference
- *       is gone, so no pin is in flight and no slot is only reserved)
+ *       is gone, so no pin is in flight)
  *
  * Drops every region: each is unpinned now, or when the last driver that
  * maps it lets go, and its charges go back to the mm and user that were
@@ -77,15 +91,21 @@ struct upin_ctx *upin_ctx_create(void)
 void upin_ctx_destroy(struct upin_ctx *ctx)
 {
 	struct upin_kregion *region;
-	unsigned long handle;
+	struct hlist_node *next;
+	unsigned long i;
 
 	upin_debugfs_del(ctx);
-	xa_for_each(&ctx->regions, handle, region) {
-		xa_erase(&ctx->regions, handle);
-		upin_region_put(region);
-		cond_resched();
+	/* The table goes as a whole: no command can look at it any more. */
+	for (i = 0; i < BIT(ctx->bucket_bits); i++) {
+		hlist_for_each_entry_safe(region, next, &ctx->buckets[i],
+					  hnode) {
+			upin_region_put(region);
+			cond_resched();
+		}
 	}
-	xa_destroy(&ctx->regions);
+	if (ctx->buckets != ctx->inline_buckets)
+		kvfree(ctx->buckets);
+	ctx->buckets = NULL;
 	upin_ctx_put(ctx);
 }
 
@@ -105,76 +125,118 @@ void upin_ctx_put(struct upin_ctx *ctx)
 	kfree(ctx);
 }
 
-/**
- * upin_ctx_reserve() - count a new region, issue its handle, store it
- * @ctx: the context
- * @region: a region that is not pinned yet; &upin_kregion.handle is set
- *
- * The region is stored in its slot now, unpublished, so that
- * upin_ctx_finalize() needs no memory and cannot fail; until then every
- * command reads the slot as empty. The handle is issued under the lock, so
- * two pins never get the same one, even when the store drops the lock to
- * allocate a node.
- *
- * The slot at the end of the handle's xarray node is reserved as well, once
- * per node (&upin_ctx.keepalive): handles only grow, so without it a
- * process that pins and unpins one region at a time would have the
- * xarray allocate a node at every pin and free it, through RCU, at every
- * unpin (a third of a one-page pin+unpin in a profile,
- * docs/performance.md). With it the node stays until the handles move past
- * it, when the region of its last handle takes that slot over.
- *
- * Return: 0, -ENOSPC when the context holds max_regions regions or has
- * used up the handle space, or -ENOMEM when the xarray cannot grow (the
- * handle is not issued again).
- */
-int upin_ctx_reserve(struct upin_ctx *ctx, struct upin_kregion *region)
+/* The bucket of @handle. Called under &upin_ctx.lock. */
+static struct hlist_head *upin_ctx_bucket(struct upin_ctx *ctx, u64 handle)
 {
-	unsigned long handle, last;
-	void *old;
+	return &ctx->buckets[handle & (BIT(ctx->bucket_bits) - 1)];
+}
 
-	xa_lock(&ctx->regions);
-	if (ctx->nr_regions >= ctx->max_regions ||
-	    ctx->last_handle == ULONG_MAX) {
-		xa_unlock(&ctx->regions);
-		return -ENOSPC;
+/*
+ * Move every region to @buckets, 2^@bits of them, and return the old
+ * array for the caller to free once unlocked (NULL for the inline one).
+ * Called under &upin_ctx.lock.
+ */
+static struct hlist_head *upin_ctx_rehash(struct upin_ctx *ctx,
+					  struct hlist_head *buckets,
+					  unsigned int bits)
+{
+	struct hlist_head *old = ctx->buckets;
+	unsigned long i, n = BIT(ctx->bucket_bits);
+	struct upin_kregion *region;
+	struct hlist_node *next;
+
+	for (i = 0; i < n; i++) {
+		hlist_for_each_entry_safe(region, next, &old[i], hnode) {
+			hlist_del(&region->hnode);
+			hlist_add_head(&region->hnode,
+				       &buckets[region->handle &
+						(BIT(bits) - 1)]);
+		}
 	}
-	handle = ++ctx->last_handle;
-	ctx->nr_regions++;
-	region->handle = handle;
-	old = __xa_store(&ctx->regions, handle, region, GFP_KERNEL_ACCOUNT);
-	if (xa_is_err(old)) {
-		ctx->nr_regions--;
-		xa_unlock(&ctx->regions);
-		return xa_err(old);
-	}
-	last = handle | XA_CHUNK_MASK;
-	if (handle > ctx->keepalive && handle != last) {
-		/* The node of @handle is there: this allocates nothing. */
-		old = __xa_cmpxchg(&ctx->regions, last, NULL, XA_ZERO_ENTRY,
-				   GFP_NOWAIT);
-		if (!xa_is_err(old))
-			ctx->keepalive = last;
-	}
-	xa_unlock(&ctx->regions);
-	return 0;
+	ctx->buckets = buckets;
+	ctx->bucket_bits = bits;
+	return old == ctx->inline_buckets ? NULL : old;
 }
 
 /**
- * upin_ctx_unreserve() - remove a region that is not published
+ * upin_ctx_reserve() - count a new region and issue its handle
  * @ctx: the context
- * @region: a region stored by upin_ctx_reserve() that upin_ctx_finalize()
- *          was not called for
+ * @region: a region that is not pinned yet; &upin_kregion.handle is set
  *
- * Uncounts the region; the caller keeps its reference. Its handle is not
- * issued again.
+ * Doubles the hash table first if the regions would outnumber its buckets,
+ * so that upin_ctx_finalize() needs no memory.
+ *
+ * Return: 0, -ENOSPC when the context holds max_regions regions or has
+ * used up the handle space, or -ENOMEM when the table cannot grow.
+ */
+int upin_ctx_reserve(struct upin_ctx *ctx, struct upin_kregion *region)
+{
+	struct hlist_head *buckets = NULL, *old = NULL;
+	unsigned int bits = 0;
+	int ret = 0;
+
+	spin_lock(&ctx->lock);
+	for (;;) {
+		if (ctx->nr_regions >= ctx->max_regions ||
+		    ctx->last_handle == ULONG_MAX) {
+			ret = -ENOSPC;
+			break;
+		}
+		if (ctx->nr_regions < BIT(ctx->bucket_bits)) {
+			ctx->nr_regions++;
+			region->handle = ++ctx->last_handle;
+			break;
+		}
+		/*
+		 * Ours, unless another pin grew the table meanwhile. Then
+		 * the regions fit, since they never outnumber the buckets:
+		 * one table is replaced at most.
+		 */
+		if (buckets && bits > ctx->bucket_bits) {
+			old = upin_ctx_rehash(ctx, buckets, bits);
+			buckets = NULL;
+			continue;
+		}
+		bits = ctx->bucket_bits + 1;
+		spin_unlock(&ctx->lock);
+		kvfree(buckets);
+		buckets = kvcalloc(BIT(bits), sizeof(*buckets),
+				   GFP_KERNEL_ACCOUNT);
+		if (!buckets)
+			return -ENOMEM;
+		spin_lock(&ctx->lock);
+	}
+	spin_unlock(&ctx->lock);
+	/* A table we did not use, or the one ours replaced. */
+	kvfree(buckets);
+	kvfree(old);
+	return ret;
+}
+
+/**
+ * upin_ctx_unreserve() - give back the count of a region not published
+ * @ctx: the context
+ * @region: a region from upin_ctx_reserve() that upin_ctx_finalize() was
+ *          not called for
+ *
+ * The caller keeps its reference. The handle is not issued again.
  */
 void upin_ctx_unreserve(struct upin_ctx *ctx, struct upin_kregion *region)
 {
-	xa_lock(&ctx->regions);
-	__xa_erase(&ctx->regions, region->handle);
+	spin_lock(&ctx->lock);
 	ctx->nr_regions--;
-	xa_unlock(&ctx->regions);
+	spin_unlock(&ctx->lock);
+}
+
+/* The published region of @handle. Called under &upin_ctx.lock. */
+static struct upin_kregion *upin_ctx_find(struct upin_ctx *ctx, u64 handle)
+{
+	struct upin_kregion *region;
+
+	hlist_for_each_entry(region, upin_ctx_bucket(ctx, handle), hnode)
+		if (region->handle == handle)
+			return region;
+	return NULL;
 }
 
 /**
@@ -183,20 +245,19 @@ void upin_ctx_unreserve(struct upin_ctx *ctx, struct upin_kregion *region)
  * @region: a region from upin_pin() whose result userspace has; the
  *          context takes over its reference
  *
- * The last step of a pin, and one that cannot fail: the region is in its
- * slot since upin_ctx_reserve(), and publishing it is a flag, set under the
- * lock every lookup takes. From here on lookups, LIST and UNPIN see the
+ * The last step of a pin, and one that cannot fail: adding a region to its
+ * bucket needs no memory. From here on lookups, LIST and UNPIN see the
  * region, and GET_INFO counts its pages and metadata.
  */
 void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
 {
 	size_t bytes = upin_region_metadata(region);
 
-	xa_lock(&ctx->regions);
-	region->published = true;
-	ctx->pinned_pages += region->npages;
+	spin_lock(&ctx->lock);
+	hlist_add_head(&region->hnode, upin_ctx_bucket(ctx, region->handle));
+	ctx->pinned_pages += upin_region_npages(region);
 	ctx->metadata_bytes += bytes;
-	xa_unlock(&ctx->regions);
+	spin_unlock(&ctx->lock);
 }
 
 /**
@@ -204,27 +265,13 @@ void upin_ctx_finalize(struct upin_ctx *ctx, struct upin_kregion *region)
  * @ctx: the context
  * @region: a region from upin_pin() whose result could not be copied out
  *
- * Removes the region and drops its reference: the pages are unpinned and
+ * Gives back its count and drops its reference: the pages are unpinned and
  * the charges returned. No other command has seen the region.
  */
 void upin_ctx_abort(struct upin_ctx *ctx, struct upin_kregion *region)
 {
 	upin_ctx_unreserve(ctx, region);
 	upin_region_put(region);
-}
-
-/*
- * The published region at @entry, an entry of @ctx->regions loaded under
- * its lock, or NULL: an empty slot, a reserved one (XA_ZERO_ENTRY) or a pin
- * in flight.
- */
-static struct upin_kregion *upin_ctx_published(void *entry)
-{
-	struct upin_kregion *region = entry;
-
-	if (!region || xa_is_zero(region) || !region->published)
-		return NULL;
-	return region;
 }
 
 /**
@@ -239,13 +286,11 @@ struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle)
 {
 	struct upin_kregion *region;
 
-	if (!handle || handle > ULONG_MAX)
-		return NULL;
-	xa_lock(&ctx->regions);
-	region = upin_ctx_published(xa_load(&ctx->regions, handle));
+	spin_lock(&ctx->lock);
+	region = upin_ctx_find(ctx, handle);
 	if (region)
 		refcount_inc(&region->users);
-	xa_unlock(&ctx->regions);
+	spin_unlock(&ctx->lock);
 	return region;
 }
 
@@ -261,25 +306,28 @@ struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle)
  */
 int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle)
 {
-	XA_STATE(xas, &ctx->regions, handle);
 	struct upin_kregion *region;
 
-	if (!handle || handle > ULONG_MAX)
-		return -ENOENT;
-	xa_lock(&ctx->regions);
-	/* The slot of a pin in flight stays for upin_ctx_finalize(). */
-	region = upin_ctx_published(xas_load(&xas));
+	spin_lock(&ctx->lock);
+	region = upin_ctx_find(ctx, handle);
 	if (region) {
-		xas_store(&xas, NULL);
+		hlist_del(&region->hnode);
 		ctx->nr_regions--;
-		ctx->pinned_pages -= region->npages;
+		ctx->pinned_pages -= upin_region_npages(region);
 		ctx->metadata_bytes -= upin_region_metadata(region);
 	}
-	xa_unlock(&ctx->regions);
+	spin_unlock(&ctx->lock);
 	if (!region)
 		return -ENOENT;
 	upin_region_put(region);
 	return 0;
+}
+
+static int upin_handle_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /**
@@ -290,45 +338,45 @@ int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle)
  * @count: out, regions the context holds
  *
  * Writes the first min(@capacity, @count) handles in ascending order. The
- * handles are gathered UPIN_LIST_BATCH at a time under the lock, which
- * tells a published region from a pin in flight, and copied out after.
+ * handles of every bucket are gathered under the lock into a buffer sized
+ * by &upin_ctx.nr_regions (which counts pins in flight too, so it is
+ * enough), then sorted and copied out.
  *
- * Return: 0, or -EFAULT.
+ * Return: 0, -ENOMEM or -EFAULT.
  */
 int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 		  u32 *count)
 {
-	u64 batch[UPIN_LIST_BATCH];
-	unsigned long next = 0;
-	unsigned int nr, copy;
-	bool more = true;
-	void *entry;
-	u32 n = 0;
+	struct upin_kregion *region;
+	unsigned int size, n = 0;
+	unsigned long i;
+	int ret = 0;
+	u64 *all;
 
-	while (more) {
-		XA_STATE(xas, &ctx->regions, next);
-
-		nr = 0;
-		more = false;
-		xa_lock(&ctx->regions);
-		xas_for_each(&xas, entry, ULONG_MAX) {
-			if (!upin_ctx_published(entry))
-				continue;
-			if (nr == UPIN_LIST_BATCH) {
-				next = xas.xa_index;
-				more = true;
-				break;
-			}
-			batch[nr++] = xas.xa_index;
-		}
-		xa_unlock(&ctx->regions);
-		copy = n < capacity ? min(nr, capacity - n) : 0;
-		if (copy && copy_to_user(handles + n, batch,
-					 copy * sizeof(*batch)))
-			return -EFAULT;
-		n += nr;
-		cond_resched();
+	spin_lock(&ctx->lock);
+	size = ctx->nr_regions;
+	spin_unlock(&ctx->lock);
+	for (;;) {
+		all = kvmalloc_array(max(size, 1U), sizeof(*all), GFP_KERNEL);
+		if (!all)
+			return -ENOMEM;
+		spin_lock(&ctx->lock);
+		if (ctx->nr_regions <= size)
+			break;
+		size = ctx->nr_regions;
+		spin_unlock(&ctx->lock);
+		kvfree(all);
 	}
+	for (i = 0; i < BIT(ctx->bucket_bits); i++)
+		hlist_for_each_entry(region, &ctx->buckets[i], hnode)
+			all[n++] = region->handle;
+	spin_unlock(&ctx->lock);
+
+	sort(all, n, sizeof(*all), upin_handle_cmp, NULL);
+	if (capacity && n &&
+	    copy_to_user(handles, all, min(n, capacity) * sizeof(*all)))
+		ret = -EFAULT;
+	kvfree(all);
 	*count = n;
-	return 0;
+	return ret;
 }

@@ -2,10 +2,11 @@
 /*
  * upin debugfs: /sys/kernel/debug/upin/regions lists every open context and
  * its regions, for whoever is hunting a leak. One "context" line per open
- * file, then one "region" line per region it holds, as key=value pairs:
+ * file, then one "region" line per region it holds (in the order of the
+ * context's hash table), as key=value pairs:
  *
  *   context pid=212 comm=upin_abi_test regions=1 pinned_pages=16
- *           metadata_bytes=89
+ *           metadata_bytes=88
  *   region pid=212 handle=1 addr=0x7f5a3c000000 length=65536
  *          flags=write,longterm npages=16 segments=3
  *
@@ -18,7 +19,7 @@
 #include "upin_private.h"
 
 static LIST_HEAD(upin_contexts);
-/* Protects upin_contexts; nests outside a context's xa_lock. */
+/* Protects upin_contexts; nests outside a context's lock. */
 static DEFINE_MUTEX(upin_contexts_lock);
 static struct dentry *upin_debugfs_dir;
 
@@ -40,26 +41,25 @@ static int upin_regions_show(struct seq_file *m, void *unused)
 {
 	struct upin_kregion *region;
 	struct upin_ctx *ctx;
-	unsigned long handle;
+	unsigned long i;
 
 	mutex_lock(&upin_contexts_lock);
 	list_for_each_entry(ctx, &upin_contexts, node) {
-		/* Regions leave the xarray only under this lock: they stay alive. */
-		xa_lock(&ctx->regions);
+		/* Regions leave the table only under this lock: they stay alive. */
+		spin_lock(&ctx->lock);
 		seq_printf(m, "context pid=%d comm=%s regions=%u pinned_pages=%lu metadata_bytes=%lu\n",
 			   ctx->pid, ctx->comm,
 			   ctx->nr_regions, ctx->pinned_pages,
 			   ctx->metadata_bytes);
-		xa_for_each(&ctx->regions, handle, region) {
-			if (!region->published)
-				continue;
-			seq_printf(m, "region pid=%d handle=%lu addr=0x%llx length=%llu flags=%s npages=%lu segments=%lu\n",
-				   ctx->pid, handle, region->addr,
-				   region->length,
-				   upin_flags_name(region->flags),
-				   region->npages, region->nr_segments);
-		}
-		xa_unlock(&ctx->regions);
+		for (i = 0; i < BIT(ctx->bucket_bits); i++)
+			hlist_for_each_entry(region, &ctx->buckets[i], hnode)
+				seq_printf(m, "region pid=%d handle=%lu addr=0x%llx length=%llu flags=%s npages=%lu segments=%lu\n",
+					   ctx->pid, region->handle,
+					   region->addr, region->length,
+					   upin_flags_name(region->flags),
+					   upin_region_npages(region),
+					   region->nr_segments);
+		spin_unlock(&ctx->lock);
 	}
 	mutex_unlock(&upin_contexts_lock);
 	return 0;

@@ -85,11 +85,11 @@ static int upin_cmd_get_info(struct upin_ucmd *ucmd)
 	cmd->page_size = PAGE_SIZE;
 	cmd->features = UPIN_FEATURE_PIN_WRITE | UPIN_FEATURE_PIN_LONGTERM |
 			UPIN_FEATURE_ACCESS_WRITE | UPIN_FEATURE_SEGMENTS;
-	xa_lock(&ctx->regions);
+	spin_lock(&ctx->lock);
 	cmd->nr_regions = ctx->nr_regions;
 	cmd->pinned_pages = ctx->pinned_pages;
 	cmd->metadata_bytes = ctx->metadata_bytes;
-	xa_unlock(&ctx->regions);
+	spin_unlock(&ctx->lock);
 	cmd->max_regions = ctx->max_regions;
 	cmd->global_pinned_pages = atomic_long_read(&upin_global_pinned);
 	cmd->global_max_pages = upin_max_pages;
@@ -109,7 +109,7 @@ static int upin_cmd_pin(struct upin_ucmd *ucmd)
 	if (IS_ERR(region))
 		return PTR_ERR(region);
 	cmd->handle = region->handle;
-	cmd->npages = region->npages;
+	cmd->npages = upin_region_npages(region);
 	/*
 	 * Not published yet, so no other command has seen the region: if
 	 * userspace cannot learn its handle, it goes as if never pinned.
@@ -147,7 +147,7 @@ static int upin_cmd_query(struct upin_ucmd *ucmd)
 		return -ENOENT;
 	cmd->addr = region->addr;
 	cmd->length = region->length;
-	cmd->npages = region->npages;
+	cmd->npages = upin_region_npages(region);
 	/* The physical layout is privileged (see upin_cmd_segments()). */
 	cmd->nr_segments = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN) ?
 			   region->nr_segments : 0;

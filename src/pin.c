@@ -21,9 +21,9 @@
  *    io_uring and iommufd charge too, unless the pinning task had
  *    CAP_IPC_LOCK (then @charged_user is false);
  *  - npages of upin_global_pinned, capped by the max_pages parameter;
- *  - one unit of the context's nr_regions and its slot in the context's
- *    xarray, taken before the region is pinned, visible to commands once
- *    it is published;
+ *  - one unit of the context's nr_regions, taken before the region is
+ *    pinned, and its place in the context's table of handles once it is
+ *    published;
  *  - its storage: not a page array but *entries* (region.c) of 8 bytes, each
  *    a run of physically contiguous pages (up to 16 MiB with 4 KiB pages: a
  *    THP or hugetlb folio is one entry, not 512) or a pair of single pages.
@@ -38,7 +38,6 @@
  *   validate the range          EINVAL       upin_region_alloc()
  *   longterm, or CAP_SYS_ADMIN  EPERM        upin_pin()
  *   count the region, handle    ENOSPC       upin_ctx_reserve()
- *   store it, unpublished       ENOMEM       upin_ctx_reserve()
  *   module-wide page cap        ENOSPC       upin_pin_region()
  *   RLIMIT_MEMLOCK, VmPin       ENOMEM       upin_account()
  *   GUP, in batches, stored     EFAULT EINTR upin_pin_pages()
@@ -82,11 +81,11 @@
  *
  * Everything is charged once, for the whole region, before the first page is
  * pinned. The region is published last, when nothing can fail any more, as
- * iommufd publishes its objects (iommufd_object_finalize()): the region is
- * stored in the context's xarray before pinning, unpublished, and marked
- * published only after the result is copied to userspace, which needs no
- * memory. Until then no other command sees it (every command skips a
- * region that is not published, and UNPIN of its handle is ENOENT), so a failed
+ * iommufd publishes its objects (iommufd_object_finalize()): the region's
+ * handle is issued before pinning, and the region is inserted in the
+ * context's table of handles only after the result is copied to userspace,
+ * an insert that needs no memory (context.c). Until then no other command
+ * sees it (UNPIN of its handle is ENOENT), so a failed
  * copy_to_user() drops a region that nobody has seen or used, and every
  * region a command can find is one whose handle userspace was given.
  *
@@ -112,27 +111,28 @@
  * The ioctl path is most of what a one-page pin costs, so it is kept
  * short (main.c): the argument struct is read with its size field in one
  * user access window, as 64-bit words, and written back the same way; a
- * pin+unpin makes two xarray stores (the region, then its removal) and no
- * node allocation (upin_ctx_reserve() keeps the node of the newest handles);
- * and a region that GUP returned as one run, a page or a folio, is stored
- * without the loop over its pages (upin_region_add_pages()).
+ * pin+unpin adds the region to a bucket of the context's hash table and
+ * removes it, which allocates nothing and touches one bucket, where an
+ * xarray indexed by handles that only grow walked four levels
+ * (context.c); and a region that GUP returned as one run, a page or a
+ * folio, is stored without the loop over its pages
+ * (upin_region_add_pages()).
  *
  * Unpinning walks the entries (upin_region_release_pages(), region.c): one
  * unpin_user_page_range_dirty_lock() per run, which drops the pins of each
  * folio in it with one atomic operation (dirtying it first for a write
  * pin), so a 2 MiB THP costs one call, not 512 page lookups.
  *
- * Locking: the xarray's spinlock protects the handle index, the
- * published flag of its regions and the context's counters (nr_regions,
- * last_handle, pinned_pages, metadata_bytes). A pin takes the lock twice:
- * to issue its handle and store the region (upin_ctx_reserve()), and to
- * publish it (upin_ctx_finalize()); UNPIN takes it once, to remove. No
- * lock is held
- * across GUP or a user copy. A region is refcounted: the
- * xarray holds one reference and every command working on the region holds
- * one while it works; UNPIN erases the slot and drops the xarray's, and the
- * last put unpins and uncharges (upin_region_put(), upin_unpin()). Release
- * runs when no command can be running any more and never fails.
+ * Locking: the context's spinlock protects its table of handles and its
+ * counters (nr_regions, last_handle, pinned_pages, metadata_bytes). A pin
+ * takes the lock twice: to count the region and issue its handle
+ * (upin_ctx_reserve()), and to publish it (upin_ctx_finalize()); UNPIN
+ * takes it once, to remove. No lock is held across GUP or a user copy. A
+ * region is refcounted: the context's table holds one reference and every
+ * command working on the region holds one while it works; UNPIN erases
+ * the region from the table and drops the table's, and the last put unpins
+ * and uncharges (upin_region_put(), upin_unpin()). Release runs when no
+ * command can be running any more and never fails.
  *
  * Ownership: this file owns a region's lifetime and its charges. It
  * allocates the descriptor (upin_region_alloc()), pins and charges it
@@ -322,31 +322,33 @@ static int upin_check_write_batch(struct upin_kregion *region,
 /* Charge the region to the context's mm and, without CAP_IPC_LOCK, user. */
 static int upin_account(struct upin_kregion *region)
 {
+	unsigned long npages = upin_region_npages(region);
 	struct upin_ctx *ctx = region->ctx;
 
 	if (!ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
 		unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 
-		if (!upin_charge_capped(&ctx->user->locked_vm, region->npages,
+		if (!upin_charge_capped(&ctx->user->locked_vm, npages,
 					limit)) {
 			pr_info_ratelimited("%s[%d]: pin of %lu pages: RLIMIT_MEMLOCK (%lu pages) reached\n",
 					    current->comm, task_tgid_nr(current),
-					    region->npages, limit);
+					    npages, limit);
 			return -ENOMEM;
 		}
 		region->charged_user = true;
 	}
-	atomic64_add(region->npages, &ctx->mm->pinned_vm);
+	atomic64_add(npages, &ctx->mm->pinned_vm);
 	return 0;
 }
 
 static void upin_unaccount(struct upin_kregion *region)
 {
+	unsigned long npages = upin_region_npages(region);
 	struct upin_ctx *ctx = region->ctx;
 
-	atomic64_sub(region->npages, &ctx->mm->pinned_vm);
+	atomic64_sub(npages, &ctx->mm->pinned_vm);
 	if (region->charged_user)
-		atomic_long_sub(region->npages, &ctx->user->locked_vm);
+		atomic_long_sub(npages, &ctx->user->locked_vm);
 	region->charged_user = false;
 }
 
@@ -359,6 +361,7 @@ static void upin_unaccount(struct upin_kregion *region)
  */
 static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 {
+	unsigned long npages = upin_region_npages(region);
 	struct page *stack[UPIN_STACK_BATCH], **batch = stack;
 	unsigned long max = ARRAY_SIZE(stack), done = 0, unshared = 0;
 	unsigned int gup_flags = 0;
@@ -369,15 +372,15 @@ static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 	if (region->flags & UPIN_PIN_LONGTERM)
 		gup_flags |= FOLL_LONGTERM;
 
-	if (region->npages > max) {
+	if (npages > max) {
 		batch = (struct page **)__get_free_page(GFP_KERNEL);
 		if (!batch)
 			return -ENOMEM;
 		max = PAGE_SIZE / sizeof(*batch);
 	}
-	while (done < region->npages) {
+	while (done < npages) {
 		unsigned long addr = start + (done << PAGE_SHIFT);
-		unsigned int nr = min(region->npages - done, max), kept;
+		unsigned int nr = min(npages - done, max), kept;
 
 		ret = pin_user_pages_fast(addr, nr, gup_flags, batch);
 		ret = upin_fault_gup(batch, ret);
@@ -405,7 +408,7 @@ static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
 		}
 		done += nr;
 		ret = 0;
-		if (done == region->npages)
+		if (done == npages)
 			break;
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
@@ -428,11 +431,11 @@ static void upin_unpin(struct upin_kregion *region)
 {
 	upin_region_release_pages(region);
 	upin_unaccount(region);
-	atomic_long_sub(region->npages, &upin_global_pinned);
+	atomic_long_sub(upin_region_npages(region), &upin_global_pinned);
 }
 
 /*
- * Charge and pin every page of a region whose handle is reserved. Called by
+ * Charge and pin every page of a region whose handle is issued. Called by
  * the task that owns &upin_ctx.mm. On success the region holds the pins,
  * charges and entries listed at the top of this file; on failure it holds
  * nothing and the caller frees it.
@@ -444,20 +447,21 @@ static int upin_pin_region(struct upin_kregion *region)
 {
 	unsigned long start = untagged_addr((unsigned long)region->addr) &
 			      PAGE_MASK;
+	unsigned long npages = upin_region_npages(region);
 	unsigned long max_pages = upin_max_pages;
 	int ret;
 
-	if (!upin_charge_capped(&upin_global_pinned, region->npages,
+	if (!upin_charge_capped(&upin_global_pinned, npages,
 				max_pages ? max_pages : ULONG_MAX >> 1)) {
 		pr_info_ratelimited("%s[%d]: pin of %lu pages: module-wide max_pages (%lu) reached\n",
 				    current->comm, task_tgid_nr(current),
-				    region->npages, max_pages);
+				    npages, max_pages);
 		return -ENOSPC;
 	}
 
 	ret = upin_account(region);
 	if (ret) {
-		atomic_long_sub(region->npages, &upin_global_pinned);
+		atomic_long_sub(npages, &upin_global_pinned);
 		return ret;
 	}
 	ret = upin_pin_pages(region, start);
@@ -519,8 +523,6 @@ static struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
 	region->addr = addr;
 	region->length = length;
 	region->flags = flags;
-	region->npages = ((start + length - 1) >> PAGE_SHIFT) -
-			 (start >> PAGE_SHIFT) + 1;
 	return region;
 }
 
@@ -560,9 +562,9 @@ EXPORT_SYMBOL_NS_GPL(upin_region_put, UPIN_NS);
  * @flags: UPIN_PIN_* flags, already validated
  *
  * Every step of the table at the top of this file up to the copy out: on
- * success the region is pinned and charged, and its handle's slot is
- * reserved, but no command sees it yet. The caller reports
- * &upin_kregion.handle and &upin_kregion.npages, then publishes the region
+ * success the region is pinned and charged, and its handle is issued, but
+ * no command sees it yet. The caller reports &upin_kregion.handle and
+ * upin_region_npages(), then publishes the region
  * with upin_ctx_finalize(), or drops it with upin_ctx_abort() if it cannot
  * report them. On failure nothing is left behind.
  *

@@ -56,7 +56,6 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/xarray.h>
 
 #include "upin_private.h"
 
@@ -143,7 +142,7 @@ static u64 *upin_region_chunk(const struct upin_kregion *region,
 /* Entries the first chunk is allocated for: never more than pages. */
 static unsigned long upin_region_first_capacity(struct upin_kregion *region)
 {
-	return min(region->npages, UPIN_CHUNK_ENTRIES);
+	return min(upin_region_npages(region), UPIN_CHUNK_ENTRIES);
 }
 
 /* Bytes of the directory, as allocated once trimmed. */
@@ -308,7 +307,7 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 	 * that follow one another in the memmap (a folio), is the inline
 	 * entry without the walk below.
 	 */
-	if (!region->nr_entries && nr == region->npages &&
+	if (!region->nr_entries && nr == upin_region_npages(region) &&
 	    nr <= UPIN_RUN_MAX && upin_pages_contiguous(pages, nr) == nr) {
 		region->entry = upin_run(page_to_pfn(pages[0]), nr);
 		region->nr_entries = 1;
@@ -526,18 +525,17 @@ void upin_region_finish(struct upin_kregion *region)
  * upin_region_metadata() - kernel memory a region holds
  * @region: a finished region
  *
- * Counts the region descriptor (the object size of its slab cache, pin.c)
- * and its entries (chunks and directory) as the allocator sized them, and
- * the region's share of the context's handle index: one xarray slot,
- * sizeof(struct xa_node) / XA_CHUNK_SIZE bytes.
+ * Counts the region descriptor (the object size of its slab cache, pin.c),
+ * which holds its node in the context's hash table of handles, one bucket
+ * of that table, and its entries (chunks and directory) as the allocator
+ * sized them.
  *
  * Return: bytes.
  */
 size_t upin_region_metadata(struct upin_kregion *region)
 {
 	unsigned long nr_chunks = upin_region_nr_chunks(region);
-	size_t bytes = sizeof(struct upin_kregion) +
-		       DIV_ROUND_UP(sizeof(struct xa_node), XA_CHUNK_SIZE);
+	size_t bytes = sizeof(struct upin_kregion) + sizeof(struct hlist_head);
 	unsigned int nr;
 
 	if (upin_region_inline(region))

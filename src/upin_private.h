@@ -10,8 +10,8 @@
 #include <linux/mm.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
-#include <linux/xarray.h>
 #include <linux/upin.h>
 #include <linux/upin_dma.h>
 
@@ -30,19 +30,22 @@ extern unsigned long upin_max_pages;
 /* Pages pinned through upin by every context (pin.c). */
 extern atomic_long_t upin_global_pinned;
 
+/* Buckets of a context's hash table of handles before it grows (context.c). */
+#define UPIN_CTX_INLINE_BUCKETS 4
+
 /**
  * struct upin_ctx - one open file of /dev/upin
  * @users: one reference held by the open file, one by each region (which
  *         may outlive the file while a driver maps it, see upin_dma.h)
+ * @lock: protects @buckets and the members after it up to @metadata_bytes
  * @mm: the opener's mm, mmgrab()ed: the only mm this context pins from, and
  *      the one whose pinned_vm is charged
  * @user: the opener's user, charged for RLIMIT_MEMLOCK
- * @regions: handle -> &struct upin_kregion, published or in flight (see
- *           &upin_kregion.published); its lock protects the members below
- *           up to @metadata_bytes
+ * @buckets: the hash table of published regions, by handle
+ *           (&upin_kregion.hnode, context.c), 2^@bucket_bits buckets, at
+ *           least @nr_regions
+ * @bucket_bits: log2 of the buckets
  * @last_handle: the last handle issued
- * @keepalive: the slot upin_ctx_reserve() last reserved to keep the xarray
- *             node of the newest handles
  * @nr_regions: regions held or in flight, at most @max_regions
  * @max_regions: cap on @nr_regions, upin_max_regions at open time
  * @pinned_pages: pages held by the context's published regions
@@ -51,14 +54,16 @@ extern atomic_long_t upin_global_pinned;
  * @pid: tgid of the opener, for the debugfs listing
  * @comm: command name of the opener, for the debugfs listing
  * @node: entry in the list of every context (debugfs.c)
+ * @inline_buckets: the first buckets, before the table grows
  */
 struct upin_ctx {
 	refcount_t users;
+	spinlock_t lock;	/* protects @buckets to @metadata_bytes */
 	struct mm_struct *mm;
 	struct user_struct *user;
-	struct xarray regions;
+	struct hlist_head *buckets;
+	unsigned int bucket_bits;
 	unsigned long last_handle;
-	unsigned long keepalive;
 	unsigned int nr_regions;
 	unsigned int max_regions;
 	unsigned long pinned_pages;
@@ -66,6 +71,7 @@ struct upin_ctx {
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct list_head node;
+	struct hlist_head inline_buckets[UPIN_CTX_INLINE_BUCKETS];
 };
 
 /**
@@ -81,21 +87,20 @@ struct upin_chunk {
 /**
  * struct upin_kregion - one pinned range, named by a handle: the kernel side
  * of a region (struct upin_region is the uapi argument of UPIN_IOC_QUERY)
- * @users: one reference held by &upin_ctx.regions, one by each command
+ * @users: one reference held by the context's table, one by each command
  *         working on the region and each driver holding it (upin_dma.h);
  *         the last put unpins
  * @flags: UPIN_PIN_* flags as given
+ * @charged_user: upin_region_npages() were charged to &upin_ctx.user's
+ *                locked_vm
  * @ctx: the owning context, referenced: it outlives the region
- * @handle: the handle, the region's index in &upin_ctx.regions
+ * @hnode: in the bucket of @handle of &upin_ctx.buckets, once published
+ * @handle: the handle
  * @addr: &upin_pin.addr as given
  * @length: &upin_pin.length as given
- * @npages: pages pinned, from @addr rounded down to @addr + @length rounded up
  * @nr_segments: physically contiguous runs, counted when pinned
  * @nr_entries: entries describing the pinned pages, see region.c; 0 once
  *              unpinned
- * @charged_user: @npages were charged to &upin_ctx.user's locked_vm
- * @published: the result was copied out: commands may find the region.
- *             Written and read under the &upin_ctx.regions lock
  * @entry: the only entry, when @nr_entries is 1
  * @entries: the entries, up to a page of them
  * @chunks: the chunks of entries, when there are more
@@ -104,22 +109,38 @@ struct upin_chunk {
  */
 struct upin_kregion {
 	refcount_t users;
-	u32 flags;
+	u16 flags;
+	bool charged_user;
 	struct upin_ctx *ctx;
+	struct hlist_node hnode;
 	unsigned long handle;
 	u64 addr;
 	u64 length;
-	unsigned long npages;
 	unsigned long nr_segments;
 	unsigned long nr_entries;
-	bool charged_user;
-	bool published;
 	union {
 		u64 entry;
 		u64 *entries;
 		struct upin_chunk *chunks;
 	};
 };
+
+/**
+ * upin_region_npages() - pages a region pins
+ * @region: the region
+ *
+ * From &upin_kregion.addr rounded down to addr + length rounded up: what
+ * the offset of addr in its page and the length say, whatever the tag bits
+ * of addr (untagged_addr() depends on the task asking). Computed, not
+ * stored, to keep the descriptor small (upin_region_metadata()).
+ *
+ * Return: the number of pages, at least one.
+ */
+static inline unsigned long upin_region_npages(const struct upin_kregion *region)
+{
+	return (offset_in_page(region->addr) + region->length + PAGE_SIZE - 1) >>
+	       PAGE_SHIFT;
+}
 
 /**
  * upin_pages_contiguous() - how many pages follow the first in the memmap

@@ -177,8 +177,8 @@ enum upin_feature {
  *                  storage of its pages (runs of contiguous pages; a huge
  *                  folio is one 8-byte entry, scattered 4 KiB pages at most
  *                  8 bytes each) as the slab and page allocators sized them,
- *                  plus each region's share of the handle index (one xarray
- *                  slot). Not counted: the pinned memory itself, the
+ *                  plus each region's share of the handle index (one hash
+ *                  bucket). Not counted: the pinned memory itself, the
  *                  context's own fixed state (a few hundred bytes per open
  *                  file), and pins still in flight. 0 when the context holds
  *                  no region. Added in the second layout of this struct;
@@ -414,6 +414,8 @@ struct upin_segments {
  *   the same mapping works.
  * - ENOMEM: The pin would take the process's pinned memory past
  *   RLIMIT_MEMLOCK and the caller lacks CAP_IPC_LOCK; nothing is charged.
+ *   Also: the kernel is out of memory (a pin, or UPIN_IOC_LIST, which
+ *   sorts the handles in a buffer of its own).
  * - ENOSPC: The context holds ``max_regions`` regions, or the pin would pass
  *   the module-wide ``max_pages``.
  * - ENOENT: The context holds no region with that handle.
