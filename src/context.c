@@ -18,9 +18,8 @@
  * (four levels after a million pins), and needs memory to publish; a tree
  * is as deep as the regions held are many (seventeen nodes among 65536).
  * A lookup here reads a bucket and the region, whatever the history and
- * however many regions are held, and publishing allocates nothing. Each
- * node walked is a page the call touches: under QEMU's TCG, with page
- * table isolation, that cost a pin+unpin a fifth of its time
+ * however many regions are held, and publishing allocates nothing. The
+ * xarray's walks cost a one-page pin+unpin about a tenth of its time
  * (docs/performance.md).
  *
  * A region is published only when nothing can fail any more, as iommufd
