@@ -272,6 +272,30 @@ static unsigned int upin_region_room(struct upin_kregion *region, u64 **next)
 	return UPIN_CHUNK_ENTRIES - n % UPIN_CHUNK_ENTRIES;
 }
 
+/*
+ * Store @e over the open run's entry **@tail (then forget it), else in the
+ * room left in the last chunk (*@next, *@room), else as a new entry, after
+ * which the room is that of its chunk. Return: false when memory for a new
+ * entry cannot be allocated.
+ */
+static bool upin_region_store(struct upin_kregion *region, u64 **tail,
+			      u64 **next, unsigned int *room, u64 e)
+{
+	if (*tail) {
+		**tail = e;
+		*tail = NULL;
+	} else if (*room) {
+		*(*next)++ = e;
+		(*room)--;
+		region->nr_entries++;
+	} else {
+		if (!upin_region_push(region, e))
+			return false;
+		*room = upin_region_room(region, next);
+	}
+	return true;
+}
+
 /**
  * upin_region_add_pages() - store pinned pages in a region
  * @region: the region being pinned
@@ -353,23 +377,8 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 		}
 		last = pfn;
 		if (emit) {
-			/*
-			 * Over the open run, else in the room left in the
-			 * last chunk, written here: scattered pages make an
-			 * entry every other page. Else a new chunk.
-			 */
-			if (tail) {
-				*tail = e;
-				tail = NULL;
-			} else if (room) {
-				*next++ = e;
-				room--;
-				region->nr_entries++;
-			} else {
-				if (!upin_region_push(region, e))
-					goto out;
-				room = upin_region_room(region, &next);
-			}
+			if (!upin_region_store(region, &tail, &next, &room, e))
+				goto out;
 			stored = len ? i : i + 1;
 		}
 		/* @pages[i] ends the open run: take those that follow it. */
@@ -381,14 +390,9 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 			len += step - 1;
 		}
 	}
-	if (!len) {
+	if (!len || upin_region_store(region, &tail, &next, &room,
+				      upin_run(first, len)))
 		stored = nr;
-	} else if (tail) {
-		*tail = upin_run(first, len);
-		stored = nr;
-	} else if (upin_region_push(region, upin_run(first, len))) {
-		stored = nr;
-	}
 out:
 	/* Counted in a local: a store through @region would reload it all. */
 	region->nr_segments = segments;
