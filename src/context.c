@@ -339,7 +339,7 @@ static int upin_handle_cmp(const void *a, const void *b)
  * Writes the first min(@capacity, @count) handles in ascending order. The
  * handles of every bucket are gathered under the lock into a buffer sized
  * by &upin_ctx.nr_regions (which counts pins in flight too, so it is
- * enough), then sorted and copied out.
+ * enough), then sorted and copied out. @capacity 0 only counts.
  *
  * Return: 0, -ENOMEM or -EFAULT.
  */
@@ -354,6 +354,15 @@ int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 
 	spin_lock(&ctx->lock);
 	size = ctx->nr_regions;
+	if (!capacity) {
+		/* The count alone: no buffer, no sort. */
+		for (i = 0; i < BIT(ctx->bucket_bits); i++)
+			hlist_for_each_entry(region, &ctx->buckets[i], hnode)
+				n++;
+		spin_unlock(&ctx->lock);
+		*count = n;
+		return 0;
+	}
 	spin_unlock(&ctx->lock);
 	for (;;) {
 		all = kvmalloc_array(max(size, 1U), sizeof(*all), GFP_KERNEL);
@@ -372,8 +381,7 @@ int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 	spin_unlock(&ctx->lock);
 
 	sort(all, n, sizeof(*all), upin_handle_cmp, NULL);
-	if (capacity && n &&
-	    copy_to_user(handles, all, min(n, capacity) * sizeof(*all)))
+	if (n && copy_to_user(handles, all, min(n, capacity) * sizeof(*all)))
 		ret = -EFAULT;
 	kvfree(all);
 	*count = n;
