@@ -119,6 +119,7 @@ void upin_ctx_put(struct upin_ctx *ctx)
 {
 	if (!refcount_dec_and_test(&ctx->users))
 		return;
+	upin_region_free_spare(ctx);
 	free_uid(ctx->user);
 	mmdrop(ctx->mm);
 	kfree(ctx);

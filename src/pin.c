@@ -114,9 +114,11 @@
  * pin+unpin adds the region to a bucket of the context's hash table and
  * removes it, which allocates nothing and touches one bucket, where an
  * xarray indexed by handles that only grow walked four levels
- * (context.c); and a region that GUP returned as one run, a page or a
- * folio, is stored without the loop over its pages
- * (upin_region_add_pages()).
+ * (context.c); the descriptor of the last region freed is kept as the
+ * context's spare and taken by its next pin (upin_region_alloc()), so a
+ * pin+unpin loop neither allocates nor zeroes one; and a region that GUP
+ * returned as one run, a page or a folio, is stored without the loop over
+ * its pages (upin_region_add_pages()).
  *
  * Unpinning walks the entries (upin_region_release_pages(), region.c): one
  * unpin_user_page_range_dirty_lock() per run, which drops the pins of each
@@ -514,26 +516,50 @@ static struct upin_kregion *upin_region_alloc(struct upin_ctx *ctx, u64 addr,
 	if (start + length > TASK_SIZE)
 		return ERR_PTR(-EINVAL);
 
-	region = kmem_cache_zalloc(upin_region_cache, GFP_KERNEL_ACCOUNT);
-	if (!region)
-		return ERR_PTR(-ENOMEM);
-	refcount_set(&region->users, 1);
+	region = xchg(&ctx->spare, NULL);
+	if (!region) {
+		region = kmem_cache_alloc(upin_region_cache, GFP_KERNEL_ACCOUNT);
+		if (!region)
+			return ERR_PTR(-ENOMEM);
+	}
+	/* Every member not named here is zero, as in a new descriptor. */
+	*region = (struct upin_kregion){
+		.users = REFCOUNT_INIT(1),
+		.flags = flags,
+		.ctx = ctx,
+		.addr = addr,
+		.length = length,
+	};
 	refcount_inc(&ctx->users);
-	region->ctx = ctx;
-	region->addr = addr;
-	region->length = length;
-	region->flags = flags;
 	return region;
 }
 
-/* Free a region that holds no pages, and its reference to the context. */
+/*
+ * Free a region that holds no pages, and its reference to the context. The
+ * descriptor becomes the context's spare if it has none (the context is
+ * still referenced here, so it is there to keep it).
+ */
 static void upin_region_free(struct upin_kregion *region)
 {
 	struct upin_ctx *ctx = region->ctx;
 
 	WARN_ON_ONCE(region->nr_entries);
-	kmem_cache_free(upin_region_cache, region);
+	if (cmpxchg(&ctx->spare, NULL, region))
+		kmem_cache_free(upin_region_cache, region);
 	upin_ctx_put(ctx);
+}
+
+/**
+ * upin_region_free_spare() - free the descriptor a context keeps in reserve
+ * @ctx: a context whose last reference is gone
+ *
+ * The descriptor of the context's last freed region, kept for its next pin
+ * (&upin_ctx.spare), if any.
+ */
+void upin_region_free_spare(struct upin_ctx *ctx)
+{
+	if (ctx->spare)
+		kmem_cache_free(upin_region_cache, ctx->spare);
 }
 
 /**

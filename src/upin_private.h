@@ -54,6 +54,9 @@ extern atomic_long_t upin_global_pinned;
  * @pid: tgid of the opener, for the debugfs listing
  * @comm: command name of the opener, for the debugfs listing
  * @node: entry in the list of every context (debugfs.c)
+ * @spare: the descriptor of the last region freed, kept for the next pin
+ *         so that a pin+unpin loop allocates none (pin.c); taken and
+ *         given back with xchg() and cmpxchg(), not under @lock
  * @inline_buckets: the first buckets, before the table grows
  */
 struct upin_ctx {
@@ -71,6 +74,7 @@ struct upin_ctx {
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct list_head node;
+	struct upin_kregion *spare;
 	struct hlist_head inline_buckets[UPIN_CTX_INLINE_BUCKETS];
 };
 
@@ -236,6 +240,7 @@ int upin_region_sg_table(struct upin_kregion *region, struct sg_table *sgt,
  */
 int upin_region_cache_init(void);
 void upin_region_cache_exit(void);
+void upin_region_free_spare(struct upin_ctx *ctx);
 struct upin_kregion *upin_pin(struct upin_ctx *ctx, u64 addr, u64 length,
 			      u32 flags);
 

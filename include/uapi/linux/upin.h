@@ -180,11 +180,13 @@ enum upin_feature {
  *                  plus each region's share of the handle index (one hash
  *                  bucket). Not counted: the pinned memory itself, the
  *                  context's own fixed state (a few hundred bytes per open
- *                  file, and the buckets beyond one per region: the table
- *                  keeps the size of the most regions held at once until
- *                  the file is closed), and pins still in flight. 0 when the context holds
- *                  no region. Added in the second layout of this struct;
- *                  callers that pass the first one's size (56) do not get it.
+ *                  file, with the descriptor of the last region freed,
+ *                  which the next pin reuses, and the buckets beyond one
+ *                  per region: the table keeps the size of the most regions
+ *                  held at once until the file is closed), and pins still
+ *                  in flight. 0 when the context holds no region. Added in
+ *                  the second layout of this struct; callers that pass the
+ *                  first one's size (56) do not get it.
  *
  * Reports the module's ABI version, page size, features and limits, and what
  * this context holds. Works from any process holding the file, including one
