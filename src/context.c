@@ -207,9 +207,11 @@ int upin_ctx_reserve(struct upin_ctx *ctx, struct upin_kregion *region)
 		spin_lock(&ctx->lock);
 	}
 	spin_unlock(&ctx->lock);
-	/* A table we did not use, or the one ours replaced. */
-	kvfree(buckets);
-	kvfree(old);
+	/* A table we did not use, or the one ours replaced (rarely either). */
+	if (unlikely(buckets || old)) {
+		kvfree(buckets);
+		kvfree(old);
+	}
 	return ret;
 }
 

@@ -338,7 +338,8 @@ static int upin_ucmd_read(struct upin_ucmd *ucmd,
 	if (!len)
 		return copy_struct_from_user(buf, op->size, ucmd->ubuffer,
 					     ucmd->user_size);
-	memset((u8 *)buf + len, 0, op->size - len);
+	if (len < op->size)
+		memset((u8 *)buf + len, 0, op->size - len);
 	if (ucmd->user_size > op->size) {
 		ret = check_zeroed_user(ucmd->ubuffer + op->size,
 					ucmd->user_size - op->size);
