@@ -575,6 +575,15 @@ void upin_region_release_pages(struct upin_kregion *region)
 	struct page *page;
 	u64 e;
 
+	/* One run, a page or a folio: what a small pin is. */
+	if (region->nr_entries == 1 && !(region->entry & UPIN_PAIR)) {
+		e = region->entry;
+		unpin_user_page_range_dirty_lock(pfn_to_page(upin_run_pfn(e)),
+						 upin_run_pages(e), dirty);
+		region->entry = 0;
+		region->nr_entries = 0;
+		return;
+	}
 	for (c = 0; c < nr_chunks; c++) {
 		entries = upin_region_chunk(region, c, &nr);
 		for (i = 0; i < nr; i++) {
