@@ -13,6 +13,7 @@
 #include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/indirect_call_wrapper.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
@@ -376,7 +377,9 @@ static long upin_fops_ioctl(struct file *filp, unsigned int cmd,
 	ucmd.cmd = &buf;
 	ret = upin_ucmd_read(&ucmd, op);
 	if (!ret)
-		ret = op->execute(&ucmd);
+		/* PIN and UNPIN without a retpoline: they are the hot ones. */
+		ret = INDIRECT_CALL_2(op->execute, upin_cmd_pin, upin_cmd_unpin,
+				      &ucmd);
 	if (ret)
 		pr_debug("%s[%d]: %s: error %d\n", current->comm,
 			 task_tgid_nr(current), op->name, ret);
