@@ -109,16 +109,14 @@ void upin_ctx_destroy(struct upin_ctx *ctx)
 }
 
 /**
- * upin_ctx_put() - drop a reference to a context; the last one frees it
+ * upin_ctx_free() - free a context whose last reference is gone
  * @ctx: the context
  *
- * The last reference is the file's or a region's: by then no region is
- * left, so the mm and the user can go.
+ * Called by upin_ctx_put(). The last reference is the file's or a
+ * region's: by then no region is left, so the mm and the user can go.
  */
-void upin_ctx_put(struct upin_ctx *ctx)
+void upin_ctx_free(struct upin_ctx *ctx)
 {
-	if (!refcount_dec_and_test(&ctx->users))
-		return;
 	upin_region_free_spare(ctx);
 	free_uid(ctx->user);
 	mmdrop(ctx->mm);
@@ -231,7 +229,8 @@ void upin_ctx_unreserve(struct upin_ctx *ctx, struct upin_kregion *region)
 }
 
 /* The published region of @handle. Called under &upin_ctx.lock. */
-static struct upin_kregion *upin_ctx_find(struct upin_ctx *ctx, u64 handle)
+static inline struct upin_kregion *upin_ctx_find(struct upin_ctx *ctx,
+						 u64 handle)
 {
 	struct upin_kregion *region;
 

@@ -429,7 +429,7 @@ static int upin_pin_pages(struct upin_kregion *region, unsigned long start)
  * never looks at current: the charges go back to the context's mm and
  * user, whoever drops the last reference.
  */
-static void upin_unpin(struct upin_kregion *region)
+static inline void upin_unpin(struct upin_kregion *region)
 {
 	upin_region_release_pages(region);
 	upin_unaccount(region);

@@ -399,8 +399,14 @@ out:
 	return stored;
 }
 
-/* Give the directory and the last chunk their exact size, if that helps. */
-static void upin_region_trim(struct upin_kregion *region)
+/**
+ * upin_region_trim() - give a region's entries their exact size
+ * @region: a region that holds all of its pages, in more than one entry
+ *
+ * Reallocates the last chunk and the directory to what they hold, if that
+ * makes them smaller. Called through upin_region_finish().
+ */
+void upin_region_trim(struct upin_kregion *region)
 {
 	unsigned long nr_chunks = upin_region_nr_chunks(region), cap;
 	struct upin_chunk *dir;
@@ -515,38 +521,25 @@ static void upin_cursor_seek(const struct upin_kregion *region,
 }
 
 /**
- * upin_region_finish() - complete a region once every page is stored
- * @region: a region that holds all of its &upin_kregion.npages pages
+ * upin_region_entries_bytes() - memory of a region's entries
+ * @region: a finished region whose entries are not inline
  *
- * Trims the storage to its exact size.
- */
-void upin_region_finish(struct upin_kregion *region)
-{
-	upin_region_trim(region);
-}
-
-/**
- * upin_region_metadata() - kernel memory a region holds
- * @region: a finished region
- *
- * Counts the region descriptor (the object size of its slab cache, pin.c),
- * which holds its node in the context's hash table of handles, one bucket
- * of that table, and its entries (chunks and directory) as the allocator
- * sized them.
+ * Counts the chunks and the directory as the allocator sized them. Called
+ * through upin_region_metadata().
  *
  * Return: bytes.
  */
-size_t upin_region_metadata(struct upin_kregion *region)
+size_t upin_region_entries_bytes(struct upin_kregion *region)
 {
 	unsigned long nr_chunks = upin_region_nr_chunks(region);
-	size_t bytes = sizeof(struct upin_kregion) + sizeof(struct hlist_head);
+	size_t bytes;
 	unsigned int nr;
 
 	if (upin_region_inline(region))
-		return bytes;
+		return 0;
 	upin_region_chunk(region, nr_chunks - 1, &nr);
-	bytes += (nr_chunks - 1) * PAGE_SIZE +
-		 kmalloc_size_roundup(nr * sizeof(u64));
+	bytes = (nr_chunks - 1) * PAGE_SIZE +
+		kmalloc_size_roundup(nr * sizeof(u64));
 	if (upin_region_has_dir(region))
 		bytes += upin_dir_bytes(region);
 	return bytes;

@@ -211,7 +211,7 @@ static inline unsigned int upin_folio_pages_returned(struct folio *folio,
 /* context.c */
 struct upin_ctx *upin_ctx_create(void);
 void upin_ctx_destroy(struct upin_ctx *ctx);
-void upin_ctx_put(struct upin_ctx *ctx);
+void upin_ctx_free(struct upin_ctx *ctx);
 int upin_ctx_list(struct upin_ctx *ctx, u64 __user *handles, u32 capacity,
 		  u32 *count);
 struct upin_kregion *upin_ctx_get_region(struct upin_ctx *ctx, u64 handle);
@@ -224,15 +224,63 @@ int upin_ctx_unpin(struct upin_ctx *ctx, u64 handle);
 /* region.c: a region's storage, and walks over it */
 unsigned int upin_region_add_pages(struct upin_kregion *region,
 				   struct page **pages, unsigned int nr);
-void upin_region_finish(struct upin_kregion *region);
+void upin_region_trim(struct upin_kregion *region);
 void upin_region_release_pages(struct upin_kregion *region);
-size_t upin_region_metadata(struct upin_kregion *region);
+size_t upin_region_entries_bytes(struct upin_kregion *region);
 int upin_region_access(struct upin_kregion *region, u64 offset, u64 length,
 		       void __user *buf, bool write);
 int upin_region_segments(struct upin_kregion *region,
 			 struct upin_segment __user *segs, u64 capacity);
 int upin_region_sg_table(struct upin_kregion *region, struct sg_table *sgt,
 			 size_t max_seg, unsigned long boundary);
+
+/**
+ * upin_ctx_put() - drop a reference to a context; the last one frees it
+ * @ctx: the context
+ */
+static inline void upin_ctx_put(struct upin_ctx *ctx)
+{
+	if (refcount_dec_and_test(&ctx->users))
+		upin_ctx_free(ctx);
+}
+
+/*
+ * The entries of a region of one page or one folio are inline in its
+ * descriptor (region.c): the two helpers below answer for those without a
+ * call, as they are most of the small pins.
+ */
+
+/**
+ * upin_region_finish() - complete a region once every page is stored
+ * @region: a region that holds all of its pages
+ *
+ * Trims the storage of its entries to its exact size.
+ */
+static inline void upin_region_finish(struct upin_kregion *region)
+{
+	if (region->nr_entries > 1)
+		upin_region_trim(region);
+}
+
+/**
+ * upin_region_metadata() - kernel memory a region holds
+ * @region: a finished region
+ *
+ * Counts the region descriptor (the object size of its slab cache, pin.c),
+ * which holds its node in the context's hash table of handles, one bucket
+ * of that table, and its entries (chunks and directory) as the allocator
+ * sized them.
+ *
+ * Return: bytes.
+ */
+static inline size_t upin_region_metadata(struct upin_kregion *region)
+{
+	size_t bytes = sizeof(struct upin_kregion) + sizeof(struct hlist_head);
+
+	if (region->nr_entries > 1)
+		bytes += upin_region_entries_bytes(region);
+	return bytes;
+}
 
 /*
  * pin.c: a region's lifetime and charges. upin_region_put(), for drivers
