@@ -296,6 +296,44 @@ static bool upin_region_store(struct upin_kregion *region, u64 **tail,
 	return true;
 }
 
+/*
+ * Single pages, as scattered memory comes: pair them up straight into the
+ * room left in the last chunk (*@next, *@room), two pages at a time while
+ * neither follows the one before it in the memmap, with the pfn of the
+ * page before them in *@last and the segments counted in *@segments. The
+ * tight loop of upin_region_add_pages() for its worst case, which it
+ * calls when no run is open.
+ *
+ * Return: how many pages were stored, an even number, 0 to @nr.
+ */
+static unsigned int upin_region_add_pairs(struct page **pages,
+					  unsigned int nr, u64 **next,
+					  unsigned int *room,
+					  unsigned long *last,
+					  unsigned long *segments)
+{
+	unsigned long pfn0, pfn1, prev = *last, n = *segments;
+	unsigned int i, max = min(nr / 2, *room);
+	u64 *e = *next;
+
+	for (i = 0; i < max; i++) {
+		if (pages[2 * i + 1] == pages[2 * i] + 1)
+			break;
+		pfn0 = page_to_pfn(pages[2 * i]);
+		pfn1 = page_to_pfn(pages[2 * i + 1]);
+		if (pfn0 > UPIN_PAIR_PFN_MAX || pfn1 > UPIN_PAIR_PFN_MAX)
+			break;
+		n += (pfn0 != prev + 1) + (pfn1 != pfn0 + 1);
+		*e++ = UPIN_PAIR | ((u64)pfn1 << UPIN_PAIR_PFN_BITS) | pfn0;
+		prev = pfn1;
+	}
+	*next = e;
+	*room -= i;
+	*last = prev;
+	*segments = n;
+	return 2 * i;
+}
+
 /**
  * upin_region_add_pages() - store pinned pages in a region
  * @region: the region being pinned
@@ -307,11 +345,12 @@ static bool upin_region_store(struct upin_kregion *region, u64 **tail,
  * and the next single page make a pair. A page that starts a run is looked
  * at by its pfn; the pages that follow it in the memmap join the run at
  * once, found by comparing page pointers (upin_pages_contiguous()), so a
- * 2 MiB folio costs a pointer compare per page and no pfn arithmetic. An
- * entry is written when its run ends. A page that does not follow the one
- * before it physically starts a segment (a run cut by the memmap alone
- * does not): &upin_kregion.nr_segments is counted here, without a walk of
- * its own.
+ * 2 MiB folio costs a pointer compare per page and no pfn arithmetic.
+ * Single pages, while no run is open, are paired by a loop of their own
+ * (upin_region_add_pairs()). An entry is written when its run ends. A
+ * page that does not follow the one before it physically starts a segment
+ * (a run cut by the memmap alone does not): &upin_kregion.nr_segments is
+ * counted here, without a walk of its own.
  *
  * Return: how many pages the region took over, from the first: @nr, or
  * fewer when memory for an entry cannot be allocated. The caller unpins
@@ -354,6 +393,15 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 		tail = NULL;
 	}
 	for (i = 0; i < nr; i += step) {
+		if (!len && room) {
+			step = upin_region_add_pairs(pages + i, nr - i, &next,
+						     &room, &last, &segments);
+			region->nr_entries += step / 2;
+			if (step) {
+				stored = i + step;
+				continue;
+			}
+		}
 		pfn = page_to_pfn(pages[i]);
 		emit = true;
 		if (len && pfn == first + len && len < UPIN_RUN_MAX &&
