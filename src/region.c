@@ -80,6 +80,12 @@ static unsigned long upin_run_pages(u64 e)
 	return (e & (UPIN_RUN_MAX - 1)) + 1;
 }
 
+/* The pair of @pfn0 and then @pfn1, both at most UPIN_PAIR_PFN_MAX. */
+static u64 upin_pair(unsigned long pfn0, unsigned long pfn1)
+{
+	return UPIN_PAIR | ((u64)pfn1 << UPIN_PAIR_PFN_BITS) | pfn0;
+}
+
 static unsigned long upin_pair_pfn(u64 e, unsigned int half)
 {
 	return (e >> (half * UPIN_PAIR_PFN_BITS)) & UPIN_PAIR_PFN_MAX;
@@ -324,7 +330,7 @@ static unsigned int upin_region_add_pairs(struct page **pages,
 		if (pfn0 > UPIN_PAIR_PFN_MAX || pfn1 > UPIN_PAIR_PFN_MAX)
 			break;
 		n += (pfn0 != prev + 1) + (pfn1 != pfn0 + 1);
-		*e++ = UPIN_PAIR | ((u64)pfn1 << UPIN_PAIR_PFN_BITS) | pfn0;
+		*e++ = upin_pair(pfn0, pfn1);
 		prev = pfn1;
 	}
 	*next = e;
@@ -396,8 +402,8 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 		if (!len && room) {
 			step = upin_region_add_pairs(pages + i, nr - i, &next,
 						     &room, &last, &segments);
-			region->nr_entries += step / 2;
 			if (step) {
+				region->nr_entries += step / 2;
 				stored = i + step;
 				continue;
 			}
@@ -412,7 +418,7 @@ unsigned int upin_region_add_pages(struct upin_kregion *region,
 			   pfn <= UPIN_PAIR_PFN_MAX) {
 			if (pfn != first + 1)
 				segments++;
-			e = UPIN_PAIR | ((u64)pfn << UPIN_PAIR_PFN_BITS) | first;
+			e = upin_pair(first, pfn);
 			len = 0;
 		} else {
 			if (pfn != (len ? first + len : last + 1))
